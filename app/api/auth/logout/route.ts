@@ -1,0 +1,4 @@
+import { route } from "@/server/api/route";
+import { logout } from "@/server/api/misc";
+
+export const POST = route(logout);

@@ -1,0 +1,4 @@
+import { route } from "@/server/api/route";
+import { progress } from "@/server/api/classes";
+
+export const GET = route(progress);

@@ -1,0 +1,4 @@
+import { route } from "@/server/api/route";
+import { recording } from "@/server/api/environments";
+
+export const GET = route(recording);

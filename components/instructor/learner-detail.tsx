@@ -1,0 +1,102 @@
+"use client";
+import { useEffect, useState } from "react";
+import type { Lang } from "@/lib/api-schema";
+import { translator } from "@/lib/i18n";
+import { TerminalTabs } from "@/components/terminal/terminal-tabs";
+import { api } from "../api-client";
+import { StepList } from "../lab/step-list";
+import type { EnvironmentView, LabContent } from "../lab/types";
+import { useEventSource } from "../lab/use-event-source";
+
+interface Recording {
+  name: string;
+  machine: string;
+  startedAt: number;
+  bytes: number;
+}
+
+/** One learner seen by the instructor: live terminals (read-only or take over), steps, recordings. */
+export function LearnerDetail({ lang, learnerName, classId, labs, initial }: {
+  lang: Lang;
+  learnerName: string;
+  classId: string | null;
+  labs: LabContent["labs"];
+  initial: EnvironmentView;
+}) {
+  const t = translator(lang);
+  const [env, setEnv] = useState(initial);
+  const [recordings, setRecordings] = useState<Recording[]>([]);
+  const [target, setTarget] = useState(labs[0]?.steps[0]?.id ?? "");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  useEventSource(`/api/environments/${env.id}/events?lang=${lang}`, { environment: (d) => setEnv(d as EnvironmentView) });
+  useEffect(() => {
+    void api<{ recordings: Recording[] }>("GET", `/api/environments/${env.id}/recordings`).then((r) => setRecordings(r.recordings), () => {});
+  }, [env.id]);
+
+  async function run(fn: () => Promise<unknown>) {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await fn();
+      if (r && typeof r === "object" && "steps" in r) setEnv(r as EnvironmentView);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="flex h-screen flex-col">
+      <header className="flex flex-wrap items-center gap-3 border-b border-slate-200 bg-white px-4 py-2 text-sm">
+        {classId && <a className="text-brand underline" href={`/instructor/classes/${classId}`}>{t("dash.back")}</a>}
+        <h1 className="text-lg font-bold" data-testid="learner-name">{learnerName}</h1>
+        <span className="font-mono text-slate-500">{env.params.domain}</span>
+        <div className="ml-auto flex items-center gap-2">
+          <select aria-label={t("dash.solveTo")} className="rounded border border-slate-300 px-2 py-1" value={target} onChange={(e) => setTarget(e.target.value)}>
+            {labs.flatMap((l) => l.steps.map((s) => (
+              <option key={`${l.id}/${s.id}`} value={s.id}>{l.title} · {s.title}</option>
+            )))}
+          </select>
+          <button type="button" disabled={busy} className="rounded bg-slate-800 px-3 py-1 text-white disabled:opacity-60"
+            onClick={() => run(() => api("POST", `/api/environments/${env.id}/solve?lang=${lang}`, { upTo: target }))}>
+            {t("dash.solveTo")}
+          </button>
+          <button type="button" disabled={busy} className="rounded border border-red-300 px-3 py-1 text-fail disabled:opacity-60"
+            onClick={() => window.confirm(t("lab.resetConfirm")) && run(() => api("POST", `/api/environments/${env.id}/reset?lang=${lang}`))}>
+            {t("dash.reset")}
+          </button>
+        </div>
+      </header>
+      {error && <p role="alert" className="bg-red-100 px-4 py-1 text-sm text-fail">{error}</p>}
+      <div className="flex min-h-0 flex-1">
+        <aside className="w-[38%] overflow-auto bg-slate-50 p-4">
+          {labs.map((l) => (
+            <section key={l.id} className="mb-6">
+              <h2 className="mb-2 font-semibold">{l.title}</h2>
+              <StepList lang={lang} lab={l} results={env.steps} />
+            </section>
+          ))}
+          <section>
+            <h2 className="mb-2 font-semibold">{t("dash.recordings")}</h2>
+            <ul className="space-y-1 text-sm" data-testid="recordings">
+              {recordings.map((r) => (
+                <li key={r.name}>
+                  <a className="text-brand underline" href={`/instructor/environments/${env.id}/replay/${r.name}`}>
+                    {r.machine} · {new Date(r.startedAt).toLocaleString(lang)}
+                  </a>{" "}
+                  <span className="text-slate-500">({Math.ceil(r.bytes / 1024)} KiB)</span>{" "}
+                  <a className="text-xs text-slate-500 underline" href={`/api/environments/${env.id}/recordings/${r.name}`} download>.cast</a>
+                </li>
+              ))}
+            </ul>
+          </section>
+        </aside>
+        <section className="min-w-0 flex-1 bg-slate-900">
+          <TerminalTabs envId={env.id} machines={["mail", "partner"]} viewer />
+        </section>
+      </div>
+    </div>
+  );
+}

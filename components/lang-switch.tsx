@@ -1,0 +1,23 @@
+"use client";
+import { useRouter } from "next/navigation";
+import type { Lang } from "@/lib/api-schema";
+import { LANG_COOKIE, translator } from "@/lib/i18n";
+
+export function LangSwitch({ lang }: { lang: Lang }) {
+  const router = useRouter();
+  const other: Lang = lang === "de" ? "en" : "de";
+  return (
+    <button
+      type="button"
+      data-testid="lang-switch"
+      className="rounded border border-slate-300 bg-white px-2 py-1 text-sm hover:bg-slate-100"
+      aria-label={translator(lang)("lang.label")}
+      onClick={() => {
+        document.cookie = `${LANG_COOKIE}=${other}; path=/; max-age=31536000; samesite=lax`;
+        router.refresh();
+      }}
+    >
+      {translator(lang)("lang.switch")}
+    </button>
+  );
+}

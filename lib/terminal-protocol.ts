@@ -1,0 +1,271 @@
+/**
+ * The browser-terminal wire protocol (DESIGN.md §5), shared by the server
+ * (server/terminals/) and the client (components/terminal/).
+ *
+ * URL: `/ws/terminal/<environment>/<machine>` on the app's own port.
+ *
+ * Frames:
+ * - **binary** frames carry terminal bytes: keystrokes client→server, pty
+ *   output server→client. Output bytes are numbered by a per-session byte
+ *   sequence: the first byte a shell ever printed is seq 0, and `ready.seq` /
+ *   `reset.seq` say which seq the next binary frame starts at.
+ * - **text** frames carry one JSON control message each, validated by the zod
+ *   unions below. A text frame that is not valid JSON or not a valid message
+ *   closes the socket with {@link TerminalCloseCode.INVALID_FRAME} (1007); the
+ *   terminal session itself lives on.
+ *
+ * Conversation:
+ * 1. client → `hello { session?, lastSeq, cols, rows }` (must be the first frame;
+ *    `session`/`lastSeq` name what the client already shows: 0 on a fresh view).
+ * 2. server → `reset { seq }` when it cannot continue exactly from the client's
+ *    `session`/`lastSeq` (another shell, or the replay buffer no longer reaches
+ *    back): the client clears its screen. Then `ready { seq, ... }` followed by
+ *    binary output from `seq` on (the replay of what the client missed, then live).
+ * 3. client → `ack { seq }` at least every {@link TERMINAL_FLOW.ackEveryBytes}
+ *    bytes it has processed; the server stops reading the pty when a learner's
+ *    unacknowledged bytes exceed the high-water mark and resumes below the low one.
+ * 4. either side: `resize`, `control` (instructor take-over), notices (`viewers`,
+ *    `control`, `size`), and finally `exit { code }` when the shell ends.
+ *
+ * Isomorphic: imported by Node code and by the browser bundle (no Node APIs here).
+ */
+import { z } from "zod";
+import { environmentIdSchema, machineSchema, type MachineName } from "@/lib/machines";
+
+// ---------------------------------------------------------------------------
+// URL
+
+export const TERMINAL_PATH_PREFIX = "/ws/terminal/";
+
+/** `/ws/terminal/<envId>/<machine>`; the client prepends `ws(s)://host`. */
+export function terminalPath(envId: string, machine: MachineName): string {
+  return `${TERMINAL_PATH_PREFIX}${encodeURIComponent(envId)}/${encodeURIComponent(machine)}`;
+}
+
+/**
+ * Parses a request URL or path (query string allowed) into its environment and
+ * machine; `null` when it is not exactly `/ws/terminal/<valid env id>/<mail|partner>`.
+ */
+export function parseTerminalPath(url: string): { envId: string; machine: MachineName } | null {
+  const path = url.split(/[?#]/, 1)[0] ?? "";
+  if (!path.startsWith(TERMINAL_PATH_PREFIX)) return null;
+  const parts = path.slice(TERMINAL_PATH_PREFIX.length).split("/");
+  if (parts.length !== 2) return null;
+  const env = environmentIdSchema.safeParse(parts[0]);
+  const machine = machineSchema.safeParse(parts[1]);
+  if (!env.success || !machine.success) return null;
+  return { envId: env.data, machine: machine.data };
+}
+
+// ---------------------------------------------------------------------------
+// Close codes
+
+/**
+ * WebSocket close codes used on terminal sockets. The client reconnects (with
+ * capped exponential backoff) after every close except {@link isFatalCloseCode}
+ * (44xx: the answer will not change by retrying) and a close after `exit`.
+ *
+ * Note: authorization failures are answered with plain HTTP 401/403/404 *before*
+ * the upgrade; browsers only report those as an abnormal close (1006), which is
+ * why the client also gives up after a run of attempts that never opened.
+ */
+export const TerminalCloseCode = {
+  /** The shell exited (an `exit` message came first) or the server ended the socket deliberately. */
+  NORMAL: 1000,
+  /** The server is shutting down; reconnect later. */
+  GOING_AWAY: 1001,
+  /** A text frame was not a valid control message, or a message came out of order (e.g. no `hello` first). */
+  INVALID_FRAME: 1007,
+  /** No `hello` within the server's hello timeout. */
+  POLICY: 1008,
+  /** A frame exceeded {@link TERMINAL_LIMITS.maxPayload} (sent by the `ws` library itself). */
+  TOO_BIG: 1009,
+  /** The shell could not be started or another server-side failure; retry with backoff. */
+  SERVER_ERROR: 1011,
+  /** The session was ended by the server (environment stopped, reset or re-created); reconnecting starts a new shell. */
+  RESTARTED: 1012,
+  /** Authentication was lost after the upgrade (e.g. the learner session expired). */
+  UNAUTHORIZED: 4401,
+  /** The user may no longer use this terminal. */
+  FORBIDDEN: 4403,
+  /** The environment or machine no longer exists (destroyed). */
+  NOT_FOUND: 4404,
+} as const;
+export type TerminalCloseCode = (typeof TerminalCloseCode)[keyof typeof TerminalCloseCode];
+
+/** 44xx: do not retry, show the reason. */
+export function isFatalCloseCode(code: number): boolean {
+  return code >= 4400 && code < 4500;
+}
+
+// ---------------------------------------------------------------------------
+// Limits and flow control
+
+export const TERMINAL_LIMITS = {
+  /**
+   * Largest frame the server accepts from a client (ws `maxPayload`): enough for
+   * a pasted config file in a few frames, small enough that a misbehaving client
+   * cannot make the server buffer megabytes. The client splits pastes into
+   * {@link TERMINAL_LIMITS.inputChunkChars}-sized frames.
+   */
+  maxPayload: 64 * 1024,
+  /** Characters per input frame from the client: ≤ 3 UTF-8 bytes per UTF-16 unit → ≤ 48 KiB < maxPayload. */
+  inputChunkChars: 16 * 1024,
+  /** Largest binary output frame the server sends (smaller frames give the client's acks a finer grain). */
+  maxOutputFrame: 64 * 1024,
+  maxCols: 1000,
+  maxRows: 500,
+  /** Session ids are opaque strings of at most this length. */
+  maxSessionId: 64,
+} as const;
+
+/**
+ * Flow-control numbers. Invariant: `ackEveryBytes < lowWater < highWater < replayBytes`.
+ *
+ * - `highWater` 256 KiB: the most output a learner's terminal can be behind the
+ *   shell. xterm.js parses roughly 5–30 MB/s, so after Ctrl-C on a runaway `cat`
+ *   at most ~10–50 ms of already-sent output still scrolls by; and with a 50 ms
+ *   round trip the window still sustains ~5 MB/s.
+ * - `lowWater` 64 KiB: resume reading when the client has caught up to within
+ *   this much — well below high water so the pty is not toggled per ack.
+ * - `ackEveryBytes` 32 KiB: the client acks after processing this many bytes,
+ *   i.e. at least 2 acks fit between low and high water (no stall), and a 10 MB
+ *   output costs ~300 small ack messages.
+ */
+export const TERMINAL_FLOW = {
+  highWater: 256 * 1024,
+  lowWater: 64 * 1024,
+  ackEveryBytes: 32 * 1024,
+  /**
+   * Default replay buffer per session: must exceed highWater plus what the pty
+   * still delivers after a pause (one read, ≤ 64 KiB), so that a learner who
+   * drops mid-output can always be replayed exactly.
+   */
+  replayBytes: 1024 * 1024,
+} as const;
+
+// ---------------------------------------------------------------------------
+// Messages
+
+const cols = z.number().int().min(1).max(TERMINAL_LIMITS.maxCols);
+const rows = z.number().int().min(1).max(TERMINAL_LIMITS.maxRows);
+const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const sessionId = z.string().min(1).max(TERMINAL_LIMITS.maxSessionId);
+
+/** Client → server. */
+export const helloMessageSchema = z.object({
+  type: z.literal("hello"),
+  /** The session the client's screen shows (from an earlier `ready`), if any. */
+  session: sessionId.optional(),
+  /** Output bytes of that session received so far (0 on a fresh screen). */
+  lastSeq: seq,
+  cols,
+  rows,
+});
+export const resizeMessageSchema = z.object({ type: z.literal("resize"), cols, rows });
+/** Output bytes processed (written into the terminal) so far: an absolute sequence number. */
+export const ackMessageSchema = z.object({ type: z.literal("ack"), seq });
+/** An instructor takes (`true`) or hands back (`false`) the keyboard. */
+export const controlRequestSchema = z.object({ type: z.literal("control"), take: z.boolean() });
+
+export const clientMessageSchema = z.discriminatedUnion("type", [
+  helloMessageSchema,
+  resizeMessageSchema,
+  ackMessageSchema,
+  controlRequestSchema,
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+export type HelloMessage = z.infer<typeof helloMessageSchema>;
+
+/** `learner` types; `viewer` (an instructor) is read-only unless holding control. */
+export const terminalRoleSchema = z.enum(["learner", "viewer"]);
+export type TerminalRole = z.infer<typeof terminalRoleSchema>;
+
+/** Someone attached to a session (one per socket). */
+export const participantSchema = z.object({
+  /** Socket id, unique within the session. */
+  id: z.string(),
+  name: z.string(),
+  role: terminalRoleSchema,
+});
+export type Participant = z.infer<typeof participantSchema>;
+
+/** Server → client. */
+export const readyMessageSchema = z.object({
+  type: z.literal("ready"),
+  session: sessionId,
+  /** Sequence number of the first byte of the next binary frame. */
+  seq,
+  /** This socket's participant id (compare with `control.holder`). */
+  you: z.string(),
+  role: terminalRoleSchema,
+  /** Whether this socket's keystrokes are dropped right now. */
+  readOnly: z.boolean(),
+  /** Whether this socket may send `control` requests (instructors). */
+  canControl: z.boolean(),
+  /** The instructor currently typing, if any. */
+  control: participantSchema.nullable(),
+  viewers: z.array(participantSchema),
+  /** The pty's size (set by the learner / the controlling instructor). */
+  cols,
+  rows,
+});
+/** Clear the screen: the next binary frame starts at `seq`, not where the client was. */
+export const resetMessageSchema = z.object({ type: z.literal("reset"), seq });
+/** The shell ended; the socket closes with 1000 next. A new connection starts a new shell. */
+export const exitMessageSchema = z.object({
+  type: z.literal("exit"),
+  code: z.number().int(),
+  signal: z.number().int().optional(),
+});
+export const errorMessageSchema = z.object({ type: z.literal("error"), message: z.string() });
+/** Who is attached, sent to everyone when someone comes or goes. */
+export const viewersMessageSchema = z.object({ type: z.literal("viewers"), viewers: z.array(participantSchema) });
+/** Who holds control now (`null`: nobody but the learner types); `readOnly` is for the receiving socket. */
+export const controlNoticeSchema = z.object({
+  type: z.literal("control"),
+  holder: participantSchema.nullable(),
+  readOnly: z.boolean(),
+});
+/** The pty was resized (viewers that do not fit on their own follow it). */
+export const sizeMessageSchema = z.object({ type: z.literal("size"), cols, rows });
+
+export const serverMessageSchema = z.discriminatedUnion("type", [
+  readyMessageSchema,
+  resetMessageSchema,
+  exitMessageSchema,
+  errorMessageSchema,
+  viewersMessageSchema,
+  controlNoticeSchema,
+  sizeMessageSchema,
+]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+export type ReadyMessage = z.infer<typeof readyMessageSchema>;
+
+/** Longest text frame either side sends; anything longer is invalid without parsing. */
+const MAX_CONTROL_CHARS = 16 * 1024;
+
+function parseJson(text: string): unknown {
+  if (text.length > MAX_CONTROL_CHARS) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A client's text frame → message, or `null` when invalid (→ close 1007). */
+export function parseClientMessage(text: string): ClientMessage | null {
+  const r = clientMessageSchema.safeParse(parseJson(text));
+  return r.success ? r.data : null;
+}
+
+/** A server's text frame → message, or `null` when invalid (the client ignores unknown messages). */
+export function parseServerMessage(text: string): ServerMessage | null {
+  const r = serverMessageSchema.safeParse(parseJson(text));
+  return r.success ? r.data : null;
+}
+
+export function encodeMessage(message: ClientMessage | ServerMessage): string {
+  return JSON.stringify(message);
+}

@@ -1,0 +1,195 @@
+import path from "node:path";
+import { readFile } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
+import type { AppConfig } from "./config";
+import { openStore } from "./db";
+import { createAuth } from "./auth";
+import { createEventBus } from "./events";
+import { createMaillab } from "./maillab";
+import { ApiError } from "./http-error";
+import type { Labs, Machines } from "./maillab/ports";
+import type { AppContext, HealthReport } from "./context";
+import { EnvironmentManager } from "./docker/environments";
+import { isLabAddress, setLabAddressPool } from "./docker/host-firewall";
+import { dockerHealth } from "./docker/health";
+import { ensureImages, imagesStatus } from "./docker/images";
+import { loadCourse, findStep } from "./labs/load-course";
+import { runStepChecks, solveStep } from "./labs/check-runner";
+import { createTerminalUpgradeHandler, listRecordings } from "./terminals";
+import type { MachineName } from "@/lib/machines";
+
+const VERSION = "0.1.0";
+
+/**
+ * The composition root: builds every service once, in dependency order, and returns what
+ * server/main.ts serves. Nothing else constructs Docker, SQLite or PTY owners.
+ */
+export async function createApp(config: AppConfig, log: (line: string) => void = console.log) {
+  const course = loadCourse();
+  const store = openStore(config.dataDir);
+  const auth = createAuth(store, { instructorPassword: config.instructorPassword, log });
+  const events = createEventBus();
+  setLabAddressPool(config.subnetPool);
+
+  const images = { ready: false, building: false, progress: [] as string[], error: undefined as string | undefined, missing: [] as string[] };
+  const manager = new EnvironmentManager({
+    subnetPool: config.subnetPool,
+    idleStopMs: config.idleStopMs,
+    ttlMs: config.ttlMs,
+    poolSize: 0,
+    log: (line) => log(`[environments] ${line}`),
+    // Class environments live as long as their class; the reaper only stops them when idle.
+    mayReap: (id, action) => action === "stop" || !store.getEnvironment(id)?.classId || Boolean(store.getClass(store.getEnvironment(id)!.classId!)?.endedAt),
+  });
+
+  const exec = (envId: string, machine: MachineName, cmd: string[], opts: { env?: Record<string, string>; stdin?: string; timeoutMs?: number }) =>
+    manager.exec(envId, machine, cmd, opts);
+
+  const labs: Labs = {
+    course,
+    async runStep(envId, params, labId, stepId) {
+      const { step } = findStep(course, labId, stepId);
+      const result = await runStepChecks({ exec, envId, params, course, step });
+      return { status: result.status === "pass" ? "pass" : "fail", checks: result.checks };
+    },
+    async solveStep(envId, params, labId, stepId) {
+      const { step } = findStep(course, labId, stepId);
+      await solveStep({ exec, envId, params, course, step });
+    },
+  };
+
+  const machines: Machines = {
+    async create() {
+      if (!images.ready) {
+        throw new ApiError(503, images.building ? "the lab images are still being built; try again in a minute" : `lab images missing: ${images.missing.join(", ")}`);
+      }
+      const info = await manager.create();
+      return { id: info.id, params: info.params };
+    },
+    status: (id) => manager.status(id),
+    resume: (id) => manager.resume(id),
+    waitReady: (id) => manager.waitReady(id),
+    stop: (id) => manager.stop(id),
+    reset: async (id) => {
+      await terminals.closeEnvironment(id, undefined, "environment reset");
+      await manager.reset(id);
+    },
+    destroy: async (id) => {
+      await terminals.closeEnvironment(id, undefined, "environment removed");
+      await manager.destroy(id);
+    },
+    touch: (id) => manager.touch(id),
+    fillPool: (n) => manager.fillPool(n),
+    poolStatus: () => manager.poolStatus(),
+  };
+
+  const maillab = createMaillab({ store, machines, labs, events, log });
+  const recordingsDir = path.join(config.dataDir, "recordings");
+
+  const terminals = createTerminalUpgradeHandler({
+    authorize: (req: IncomingMessage, envId: string) => {
+      const principal = auth.authenticate({ cookie: req.headers.cookie, authorization: req.headers.authorization });
+      if (!principal) return { ok: false, status: 401 };
+      const row = store.getEnvironment(envId);
+      if (!row || row.destroyedAt) return { ok: false, status: 404 };
+      if (principal.kind === "instructor") return { ok: true, role: "instructor", name: "Instructor" };
+      if (row.learnerId !== principal.learnerId) return { ok: false, status: 403 };
+      return { ok: true, role: "learner", name: store.getLearner(principal.learnerId)?.name ?? "learner" };
+    },
+    spawnSpec: async (envId, machine) => {
+      // A terminal opened on sleeping machines wakes them first.
+      if (manager.status(envId) === "stopped") await manager.resume(envId);
+      return {
+        file: "docker",
+        args: ["exec", "-it", "-e", "TERM=xterm-256color", "-e", "LANG=C.UTF-8", "-w", "/root", manager.containerName(envId, machine), "bash", "-l"],
+      };
+    },
+    onPrompt: (envId) => maillab.onPrompt(envId),
+    onActivity: (envId) => manager.touch(envId),
+    recordingsDir,
+    log: (line, err) => log(`[terminals] ${line}${err ? ` ${err instanceof Error ? err.message : String(err)}` : ""}`),
+  });
+
+  // Images: build what is missing in the background; the app answers meanwhile (health shows progress).
+  async function prepareImages() {
+    const status = await imagesStatus();
+    images.missing = status.missing;
+    if (status.missing.length === 0) {
+      images.ready = true;
+      return;
+    }
+    if (!config.buildImages) return;
+    images.building = true;
+    log(`[images] building ${status.missing.join(", ")} (first start only; a few minutes) ...`);
+    try {
+      await ensureImages({
+        onProgress: (line: string) => {
+          log(`[images] ${line}`);
+          images.progress.push(line);
+          if (images.progress.length > 50) images.progress.shift();
+        },
+      });
+      images.ready = true;
+      images.missing = [];
+      log("[images] ready");
+      if (config.warmPool > 0) manager.fillPool(config.warmPool);
+    } catch (error) {
+      images.error = error instanceof Error ? error.message : String(error);
+      log(`[images] build failed: ${images.error}`);
+    } finally {
+      images.building = false;
+    }
+  }
+
+  const initReport = await manager.init({ isKnown: (id) => Boolean(store.getEnvironment(id) && !store.getEnvironment(id)!.destroyedAt) });
+  log(`[environments] adopted ${initReport.adopted.length}, removed ${initReport.removed.length} orphan(s)`);
+  // Environments the database knows but Docker lost (engine wiped): mark them so learners get a clear message.
+  for (const row of store.liveEnvironments()) {
+    if (manager.status(row.id) === "missing") log(`[environments] ${row.id} has no machines any more (reset gives fresh ones)`);
+  }
+  const imagesReady = prepareImages();
+  if (config.warmPool > 0) void imagesReady.then(() => images.ready && manager.fillPool(config.warmPool));
+
+  const health = async (): Promise<HealthReport> => {
+    const docker = await dockerHealth(manager);
+    return {
+      ok: docker.ok && images.ready,
+      app: { version: VERSION, uptimeS: Math.round(process.uptime()) },
+      docker,
+      images: { ready: images.ready, building: images.building, missing: images.missing, progress: images.progress.slice(-10), error: images.error },
+      environments: { live: store.liveEnvironments().length, pool: manager.poolStatus() },
+    };
+  };
+
+  const context: AppContext = {
+    config,
+    store,
+    auth,
+    events,
+    maillab,
+    health,
+    recordings: {
+      list: async (envId) => (await listRecordings(recordingsDir, envId)).map((r) => ({ name: path.basename(r.file), machine: r.machine, startedAt: r.startedAt, bytes: r.bytes })),
+      read: async (envId, name) => {
+        try {
+          return await readFile(path.join(recordingsDir, envId, path.basename(name)), "utf8");
+        } catch {
+          return null;
+        }
+      },
+    },
+  };
+
+  return {
+    context,
+    imagesReady,
+    isLabAddress,
+    handleTerminalUpgrade: terminals,
+    async dispose() {
+      maillab.dispose();
+      await terminals.shutdown();
+      manager.dispose();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { z } from "zod";
+import path from "node:path";
+
+/**
+ * Environment variables, parsed once at startup (shadcn taxonomy's env.mjs habit):
+ * a bad value stops the app with a message naming the variable, instead of failing later.
+ */
+const duration = (fallbackMinutes: number) =>
+  z.coerce.number().positive().default(fallbackMinutes).transform((minutes) => minutes * 60_000);
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default("0.0.0.0"),
+  MAILLAB_DATA_DIR: z.string().default("./data"),
+  /** Instructor password; when unset, one is generated on first start and printed once. */
+  MAILLAB_INSTRUCTOR_PASSWORD: z.string().min(8, "MAILLAB_INSTRUCTOR_PASSWORD must have at least 8 characters").optional(),
+  /** Public base URL for join links (default: from the request's Host header). */
+  MAILLAB_PUBLIC_URL: z.string().url().optional(),
+  /** Address pool for the environments' internal /28 networks. */
+  MAILLAB_SUBNET_POOL: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, "MAILLAB_SUBNET_POOL must be an IPv4 CIDR like 10.213.0.0/16").default("10.213.0.0/16"),
+  /** Minutes without activity (terminal input, page open) before an environment is stopped (state kept). */
+  MAILLAB_IDLE_STOP_MINUTES: duration(30),
+  /** Minutes after the last activity before a self-paced environment is destroyed (default 14 days). */
+  MAILLAB_TTL_MINUTES: duration(14 * 24 * 60),
+  /** Ready environments kept in the warm pool (0 = none). */
+  MAILLAB_WARM_POOL: z.coerce.number().int().min(0).max(200).default(0),
+  /** Build missing lab images at startup (1) or only report them missing (0). */
+  MAILLAB_BUILD_IMAGES: z.enum(["0", "1"]).default("1"),
+  NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
+  MAILLAB_DEV: z.enum(["0", "1"]).default("0"),
+});
+
+export type AppConfig = ReturnType<typeof parseConfig>;
+
+export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.MAILLAB_DATA_DIR),
+    instructorPassword: e.MAILLAB_INSTRUCTOR_PASSWORD,
+    publicUrl: e.MAILLAB_PUBLIC_URL,
+    subnetPool: e.MAILLAB_SUBNET_POOL,
+    idleStopMs: e.MAILLAB_IDLE_STOP_MINUTES,
+    ttlMs: e.MAILLAB_TTL_MINUTES,
+    warmPool: e.MAILLAB_WARM_POOL,
+    buildImages: e.MAILLAB_BUILD_IMAGES === "1",
+    dev: e.MAILLAB_DEV === "1",
+  };
+}

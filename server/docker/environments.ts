@@ -1,0 +1,802 @@
+// The environments of DESIGN.md §3: per learner, one internal Docker network with its own /28 and
+// two containers, `mail` and `partner`. This module owns their whole lifecycle (create, stop, resume,
+// reset, destroy), adopts them again after an app restart (everything needed is in Docker labels),
+// stops idle ones, destroys expired ones and keeps a warm pool.
+//
+// Speed (DESIGN.md §7: create → attachable ≤ 0.8 s cold, ≤ 0.2 s warm): one network create, then
+// both containers created and started in parallel, and no inspect round trips on the way; a warm
+// pool member is claimed by renaming its two containers (in parallel, ~30 ms).
+import Dockerode from "dockerode";
+import { MACHINES, type EnvironmentParams, type MachineName } from "@/lib/machines";
+import { buildContainerOptions, READY_FILE, STOP_TIMEOUT_S } from "./container-config";
+import { watchContainerEvents, type ContainerEvent } from "./docker-events";
+import { execInContainer, type ExecOptions, type ExecResult } from "./exec";
+import { DEFAULT_SUBNET_POOL, installHostFirewall, setLabAddressPool, type HostFirewallResult } from "./host-firewall";
+import {
+  LABEL_CREATED,
+  LABEL_ENVIRONMENT,
+  LABEL_MACHINE,
+  LABEL_PARAMS,
+  LABEL_POOL,
+  assertNoReservedLabels,
+  containerLabels,
+  containerName,
+  extraLabels,
+  isPoolContainerName,
+  networkLabels,
+  networkName,
+  parseCreatedLabel,
+  parseParamsLabel,
+  poolContainerName,
+  type EnvironmentLabelInput,
+} from "./labels";
+import { generateEnvironmentId, generateParams } from "./params";
+import { planReap, reapIntervalMs, startReaper } from "./reaper";
+import { SubnetPool, hostAddress } from "./subnet-pool";
+import { WarmPool } from "./warm-pool";
+
+export type EnvironmentStatus = "creating" | "running" | "stopped" | "error" | "missing";
+
+export interface EnvironmentTimings {
+  /** When create() was called (ms since the epoch; performance.timeOrigin based for sub-ms bench use). */
+  requestedAt: number;
+  /** When both containers were running, i.e. terminals could attach. */
+  attachableAt?: number;
+  /** attachableAt - requestedAt, in ms. */
+  createMs?: number;
+  /** The environment came from the warm pool. */
+  fromPool: boolean;
+}
+
+export interface EnvironmentInfo {
+  id: string;
+  status: EnvironmentStatus;
+  params: EnvironmentParams;
+  /** The caller's labels given at create (and the manager's own `labels` option). */
+  labels: Record<string, string>;
+  /** ms since the epoch, from the Docker label (survives restarts). */
+  createdAt: number;
+  lastActiveAt: number;
+  timings: EnvironmentTimings;
+  error?: string;
+}
+
+export interface StatusChange {
+  id: string;
+  status: EnvironmentStatus;
+  previous: EnvironmentStatus;
+}
+
+export interface EnvironmentManagerOptions {
+  /** IPv4 pool the environments' /28 networks come from. Default 10.213.0.0/16 (4096 environments). */
+  subnetPool?: string;
+  /** Stop environments without activity (touch) for this long; 0 = never. Default 30 min. */
+  idleStopMs?: number;
+  /** Destroy environments without activity for this long; 0 = never. Default 14 days. */
+  ttlMs?: number;
+  /** Warm pool size to keep from init() on (fillPool changes it). Default 0. */
+  poolSize?: number;
+  /** Passed to dockerode; by default it honours DOCKER_HOST / DOCKER_CERT_PATH like the docker CLI. */
+  dockerOptions?: Dockerode.DockerOptions;
+  /** Install the host firewall (iptables, needs root) at init(). Default true. */
+  hostFirewall?: boolean;
+  /** Asked before the reaper stops or destroys an environment: return false to keep it (e.g. a class still running). */
+  mayReap?: (id: string, action: "stop" | "destroy") => boolean;
+  /** Labels put on everything this manager creates, pool members included (tests mark their objects). */
+  labels?: Record<string, string>;
+  /** Image tag per machine, overriding machine-spec (development against the base image). */
+  images?: Partial<Record<MachineName, string>>;
+  /** Command per machine, overriding the image's (development: ["sleep", "infinity"]). */
+  commands?: Partial<Record<MachineName, string[]>>;
+  /** Learner-facing creates running at once; more wait in line (see MAX_PARALLEL_CREATES). */
+  maxParallelCreates?: number;
+  log?: (line: string) => void;
+}
+
+export interface CreateOptions {
+  /** Extra labels for this environment. An environment with its own labels is never taken from the warm pool. */
+  labels?: Record<string, string>;
+  /** Take a ready environment from the warm pool when there is one. Default true. */
+  usePool?: boolean;
+}
+
+export interface InitOptions {
+  /** Whether an environment id is still wanted (e.g. present in the database); unknown ones are destroyed. */
+  isKnown?: (id: string) => boolean;
+}
+
+export interface InitReport {
+  adopted: string[];
+  removed: string[];
+  pool: number;
+  firewall: HostFirewallResult | null;
+}
+
+export class EnvironmentError extends Error {
+  constructor(
+    message: string,
+    readonly code: "not-found" | "not-running" | "busy" | "failed",
+  ) {
+    super(message);
+    this.name = "EnvironmentError";
+  }
+}
+
+/** Default learner-facing creates at once: on 2 cores, 4 in parallel keep the engine busy while the first in line stay fast. */
+const MAX_PARALLEL_CREATES = 4;
+/** Docker answers "Pool overlaps" when a subnet is taken by a network we did not see; try this many others. */
+const SUBNET_ATTEMPTS = 8;
+const DEFAULT_IDLE_STOP_MS = 30 * 60_000;
+const DEFAULT_TTL_MS = 14 * 24 * 60 * 60_000;
+/** waitReady default: the image's init starts syslog and Postfix in ~1-3 s; 60 s covers a loaded engine. */
+const DEFAULT_READY_TIMEOUT_MS = 60_000;
+
+interface MachineState {
+  containerId: string;
+  state: "running" | "stopped" | "missing";
+}
+
+interface EnvRecord {
+  id: string;
+  params: EnvironmentParams;
+  extra: Record<string, string>;
+  createdAt: number;
+  lastActiveAt: number;
+  /** Born in the warm pool (its Docker objects carry maillab.pool=1). */
+  bornInPool: boolean;
+  /** Waiting unclaimed in the pool (its containers still have pool names). */
+  pooled: boolean;
+  status: EnvironmentStatus;
+  machines: Partial<Record<MachineName, MachineState>>;
+  timings: EnvironmentTimings;
+  error?: string;
+  /** Serialises operations on one environment. */
+  lock: Promise<void>;
+  busy: number;
+}
+
+function statusCode(error: unknown): number | undefined {
+  return (error as { statusCode?: number })?.statusCode;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Ignores "not found" (already gone) and "not modified" (already started/stopped). */
+async function tolerate(promise: Promise<unknown>, codes: number[] = [304, 404]): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    if (!codes.includes(statusCode(error) ?? 0)) throw error;
+  }
+}
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export class EnvironmentManager {
+  readonly docker: Dockerode;
+  private readonly subnets: SubnetPool;
+  private readonly envs = new Map<string, EnvRecord>();
+  private readonly listeners = new Set<(change: StatusChange) => void>();
+  private readonly pool: WarmPool;
+  private readonly idleStopMs: number;
+  private readonly ttlMs: number;
+  private readonly log: (line: string) => void;
+  private readonly maxParallel: number;
+  private initPromise: Promise<InitReport> | undefined;
+  private reaper: { stop(): void } | undefined;
+  private events: { close(): void } | undefined;
+  private disposed = false;
+  /** Learner-facing creates in flight and those waiting for a slot. */
+  private activeCreates = 0;
+  private readonly createQueue: Array<() => void> = [];
+  private quietWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: EnvironmentManagerOptions = {}) {
+    this.docker = new Dockerode(options.dockerOptions);
+    const pool = options.subnetPool ?? DEFAULT_SUBNET_POOL;
+    this.subnets = new SubnetPool(pool);
+    setLabAddressPool(pool);
+    this.idleStopMs = options.idleStopMs ?? DEFAULT_IDLE_STOP_MS;
+    this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+    this.maxParallel = options.maxParallelCreates ?? MAX_PARALLEL_CREATES;
+    this.log = options.log ?? ((line) => console.log(`[environments] ${line}`));
+    if (options.labels) assertNoReservedLabels(options.labels);
+    this.pool = new WarmPool({
+      createMember: async () => (await this.build({ pool: true, extra: {} })).id,
+      destroyMember: (id) => this.destroy(id),
+      whenQuiet: () => this.whenQuiet(),
+      log: this.log,
+    });
+  }
+
+  // ---------------------------------------------------------------- start-up
+
+  /**
+   * Adopts every maillab environment the engine has (running or stopped), removes orphans (half-created
+   * environments; with `isKnown`, environments it does not know), installs the host firewall, starts the
+   * reaper, the event watch and the warm pool. Idempotent: later calls return the first result.
+   */
+  init(options: InitOptions = {}): Promise<InitReport> {
+    this.initPromise ??= this.adopt(options);
+    return this.initPromise;
+  }
+
+  private async adopt({ isKnown }: InitOptions): Promise<InitReport> {
+    const firewall = this.options.hostFirewall === false ? Promise.resolve(null) : installHostFirewall(this.poolCidr(), { log: this.log });
+    const [networks, containers] = await Promise.all([
+      this.docker.listNetworks(),
+      this.docker.listContainers({ all: true, filters: { label: this.ownLabelFilter() } }),
+    ]);
+    // Every subnet Docker uses, ours or not, is off limits.
+    for (const network of networks) for (const config of network.IPAM?.Config ?? []) if (config.Subnet) this.subnets.markUsed(config.Subnet);
+
+    interface Group {
+      networks: Dockerode.NetworkInspectInfo[];
+      containers: Partial<Record<MachineName, Dockerode.ContainerInfo>>;
+      strays: Dockerode.ContainerInfo[];
+    }
+    const groups = new Map<string, Group>();
+    const group = (id: string) => {
+      let g = groups.get(id);
+      if (!g) groups.set(id, (g = { networks: [], containers: {}, strays: [] }));
+      return g;
+    };
+    for (const network of networks) {
+      const id = network.Labels?.[LABEL_ENVIRONMENT];
+      if (id && this.isOwn(network.Labels)) group(id).networks.push(network);
+    }
+    for (const container of containers) {
+      const id = container.Labels[LABEL_ENVIRONMENT]!;
+      const machine = container.Labels[LABEL_MACHINE] as MachineName | undefined;
+      const g = group(id);
+      if (machine && MACHINES.includes(machine) && !g.containers[machine]) g.containers[machine] = container;
+      else g.strays.push(container);
+    }
+
+    const adopted: string[] = [];
+    const removed: string[] = [];
+    const removals: Array<Promise<void>> = [];
+    for (const [id, g] of groups) {
+      const network = g.networks.length === 1 ? g.networks[0] : undefined;
+      const mail = g.containers.mail;
+      const partner = g.containers.partner;
+      const params = parseParamsLabel(network?.Labels?.[LABEL_PARAMS]) ?? parseParamsLabel(mail?.Labels[LABEL_PARAMS]);
+      const names = [mail, partner].map((c) => c?.Names[0] ?? "");
+      const pooled = names.every(isPoolContainerName);
+      const complete = network && mail && partner && params && g.strays.length === 0;
+      const unwanted = !pooled && isKnown !== undefined && !isKnown(id);
+      // An unclaimed pool member that is not running is cheaper to rebuild than to resume.
+      const stalePoolMember = pooled && [mail, partner].some((c) => c?.State !== "running");
+      if (!complete || unwanted || stalePoolMember) {
+        const why = !complete ? "half-created" : unwanted ? "unknown to the app" : "stopped pool member";
+        this.log(`removing ${why} environment ${id}`);
+        removed.push(id);
+        removals.push(this.removeObjects([...Object.values(g.containers), ...g.strays].map((c) => c.Id), g.networks.map((n) => n.Id)));
+        continue;
+      }
+      const states = { mail: mail.State, partner: partner.State };
+      const created = parseCreatedLabel(network.Labels?.[LABEL_CREATED]) ?? mail.Created * 1000;
+      const record = this.newRecord(id, params, extraLabels(network.Labels), created, network.Labels?.[LABEL_POOL] === "1", pooled);
+      record.machines = {
+        mail: { containerId: mail.Id, state: states.mail === "running" ? "running" : "stopped" },
+        partner: { containerId: partner.Id, state: states.partner === "running" ? "running" : "stopped" },
+      };
+      record.status = states.mail === "running" && states.partner === "running" ? "running" : "stopped";
+      record.timings.fromPool = record.bornInPool;
+      this.envs.set(id, record);
+      if (pooled) this.pool.add(id);
+      else {
+        adopted.push(id);
+        // A crash between the two renames of a claim: finish it, so containerName() is right for both.
+        if (names.some(isPoolContainerName)) removals.push(this.renameToClaimed(record).catch((e) => this.log(`finishing claim of ${id}: ${message(e)}`)));
+      }
+    }
+    await Promise.all(removals);
+
+    this.events = watchContainerEvents(this.docker, (event) => this.onContainerEvent(event), {
+      onReconnect: () => void this.reconcile(),
+      log: this.log,
+    });
+    this.reaper = startReaper(() => this.reap(), reapIntervalMs({ idleStopMs: this.idleStopMs, ttlMs: this.ttlMs }));
+    if (this.options.poolSize) this.pool.setTarget(this.options.poolSize);
+    if (adopted.length || removed.length) this.log(`adopted ${adopted.length}, removed ${removed.length}, pool ${this.pool.status().ready}`);
+    return { adopted, removed, pool: this.pool.status().ready, firewall: await firewall };
+  }
+
+  /** A manager with `labels` only adopts (and removes) objects carrying them: tests beside a running app. */
+  private ownLabelFilter(): string[] {
+    return [LABEL_ENVIRONMENT, ...Object.entries(this.options.labels ?? {}).map(([key, value]) => `${key}=${value}`)];
+  }
+
+  private isOwn(labels: Record<string, string> | undefined): boolean {
+    return Object.entries(this.options.labels ?? {}).every(([key, value]) => labels?.[key] === value);
+  }
+
+  private poolCidr(): string {
+    return this.options.subnetPool ?? DEFAULT_SUBNET_POOL;
+  }
+
+  /** Stops timers, the event watch and the pool; environments stay as they are (adopted at next start). */
+  dispose(): void {
+    this.disposed = true;
+    this.reaper?.stop();
+    this.events?.close();
+    this.pool.dispose();
+    this.listeners.clear();
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  get(id: string): EnvironmentInfo | undefined {
+    const record = this.envs.get(id);
+    return record && !record.pooled ? this.info(record) : undefined;
+  }
+
+  /** Every environment handed out (warm-pool members waiting to be claimed are not listed). */
+  list(): EnvironmentInfo[] {
+    return [...this.envs.values()].filter((r) => !r.pooled).map((r) => this.info(r));
+  }
+
+  status(id: string): EnvironmentStatus {
+    const record = this.envs.get(id);
+    return record && !record.pooled ? record.status : "missing";
+  }
+
+  /** Container name for `docker exec -it <name> …` (terminals). */
+  containerName(id: string, machine: MachineName): string {
+    return this.envs.get(id)?.pooled ? poolContainerName(id, machine) : containerName(id, machine);
+  }
+
+  /** Marks activity: resets the idle-stop and TTL clocks. */
+  touch(id: string): void {
+    const record = this.envs.get(id);
+    if (record) record.lastActiveAt = Date.now();
+  }
+
+  onChange(listener: (change: StatusChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  poolStatus(): { ready: number; target: number } {
+    const { ready, target } = this.pool.status();
+    return { ready, target };
+  }
+
+  /** Keeps `n` ready environments in the warm pool (built one at a time in the background). */
+  fillPool(n: number): void {
+    this.pool.setTarget(n);
+    void this.init().catch(() => undefined);
+  }
+
+  /** Resolves when the pool has reached its target (benchmarks, tests, pre-warming before class). */
+  poolSettled(): Promise<void> {
+    return this.pool.settled();
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** A new environment, running and attachable; from the warm pool when one is ready. */
+  async create(options: CreateOptions = {}): Promise<EnvironmentInfo> {
+    const requestedAt = now();
+    await this.init();
+    const extra = options.labels ?? {};
+    assertNoReservedLabels(extra);
+    if (options.usePool !== false && Object.keys(extra).length === 0) {
+      const claimed = await this.claimFromPool(requestedAt);
+      if (claimed) return claimed;
+    }
+    await this.acquireCreateSlot();
+    try {
+      return this.info(await this.build({ pool: false, extra, requestedAt }));
+    } finally {
+      this.releaseCreateSlot();
+    }
+  }
+
+  /** Waits until `/run/maillab/ready` exists in the machines (services started by the image's init). */
+  async waitReady(id: string, { timeoutMs = DEFAULT_READY_TIMEOUT_MS, machines = MACHINES }: { timeoutMs?: number; machines?: readonly MachineName[] } = {}): Promise<void> {
+    const poll = `while [ ! -e ${READY_FILE} ]; do sleep 0.05; done`;
+    await Promise.all(
+      machines.map(async (machine) => {
+        const result = await this.exec(id, machine, ["sh", "-c", poll], { timeoutMs });
+        if (result.exitCode !== 0) {
+          throw new EnvironmentError(`environment ${id}: ${machine} not ready after ${timeoutMs / 1000} s (${result.timedOut ? "timed out" : `exit ${result.exitCode}`})`, "failed");
+        }
+      }),
+    );
+  }
+
+  /** Runs a command in a machine (checks, solve scripts). Throws EnvironmentError when the environment is not running. */
+  async exec(id: string, machine: MachineName, cmd: string[], options?: ExecOptions): Promise<ExecResult> {
+    const record = this.envs.get(id);
+    if (!record) throw new EnvironmentError(`no environment ${id}`, "not-found");
+    if (record.machines[machine]?.state !== "running") throw new EnvironmentError(`environment ${id} is ${record.status}: ${machine} is not running`, "not-running");
+    try {
+      return await execInContainer(this.docker, this.docker.getContainer(this.containerName(id, machine)), cmd, options);
+    } catch (error) {
+      if (statusCode(error) === 409 || statusCode(error) === 404) throw new EnvironmentError(`environment ${id}: ${machine} is not running`, "not-running");
+      throw error;
+    }
+  }
+
+  /** docker stop both machines: their files are kept, resume() brings them back. */
+  stop(id: string): Promise<void> {
+    return this.operate(id, async (record) => {
+      if (record.status === "stopped") return;
+      await Promise.all(
+        MACHINES.map(async (machine) => {
+          await tolerate(this.docker.getContainer(this.containerName(id, machine)).stop({ t: STOP_TIMEOUT_S }));
+          this.setMachine(record, machine, "stopped");
+        }),
+      );
+      this.setStatus(record, "stopped");
+    });
+  }
+
+  /** docker start both machines and return once they are attachable; services come up through the image's init. */
+  resume(id: string): Promise<void> {
+    return this.operate(id, async (record) => {
+      record.lastActiveAt = Date.now();
+      if (record.status === "running") return;
+      try {
+        await Promise.all(
+          MACHINES.map(async (machine) => {
+            await tolerate(this.docker.getContainer(this.containerName(id, machine)).start(), [304]);
+            this.setMachine(record, machine, "running");
+          }),
+        );
+      } catch (error) {
+        if (statusCode(error) === 404) {
+          this.setStatus(record, "error", "a machine's container is gone: reset the environment");
+          throw new EnvironmentError(`environment ${id}: a machine is missing, reset it`, "failed");
+        }
+        throw error;
+      }
+      this.setStatus(record, "running");
+    });
+  }
+
+  /** Fresh containers with the same id, params and network: the learner's task text stays valid. */
+  reset(id: string): Promise<void> {
+    return this.operate(id, async (record) => {
+      this.setStatus(record, "creating");
+      try {
+        await Promise.all(MACHINES.map((machine) => tolerate(this.docker.getContainer(this.containerName(id, machine)).remove({ force: true }), [404])));
+        await this.ensureNetwork(record);
+        await this.startMachines(record, false);
+        record.lastActiveAt = Date.now();
+        this.setStatus(record, "running");
+      } catch (error) {
+        this.setStatus(record, "error", message(error));
+        throw error;
+      }
+    });
+  }
+
+  /** Removes the containers and the network. Unknown ids are removed by name too (idempotent). */
+  async destroy(id: string): Promise<void> {
+    const record = this.envs.get(id);
+    if (!record) {
+      await this.removeObjects(MACHINES.flatMap((m) => [containerName(id, m), poolContainerName(id, m)]), [networkName(id)]);
+      return;
+    }
+    await this.withLock(record, async () => {
+      if (this.envs.get(id) !== record) return;
+      this.pool.remove(id);
+      await this.removeObjects(MACHINES.map((m) => this.containerName(id, m)), [networkName(id)]);
+      this.subnets.release(record.params.subnet);
+      this.envs.delete(id);
+      this.setStatus(record, "missing");
+    });
+  }
+
+  // ---------------------------------------------------------------- internals: building
+
+  private newRecord(id: string, params: EnvironmentParams, extra: Record<string, string>, createdAt: number, bornInPool: boolean, pooled: boolean): EnvRecord {
+    return {
+      id,
+      params,
+      extra,
+      createdAt,
+      lastActiveAt: Date.now(),
+      bornInPool,
+      pooled,
+      status: "creating",
+      machines: {},
+      timings: { requestedAt: createdAt, fromPool: false },
+      lock: Promise.resolve(),
+      busy: 0,
+    };
+  }
+
+  /** Network, then both containers in parallel. Cleans up after itself on failure. */
+  private async build({ pool, extra, requestedAt = now() }: { pool: boolean; extra: Record<string, string>; requestedAt?: number }): Promise<EnvRecord> {
+    if (this.disposed) throw new EnvironmentError("the environment manager is disposed", "failed");
+    const id = generateEnvironmentId();
+    const record = this.newRecord(id, generateParams(this.subnets.allocate()), { ...this.options.labels, ...extra }, Date.now(), pool, pool);
+    record.timings.requestedAt = requestedAt;
+    this.envs.set(id, record);
+    if (!pool) this.emit(record, "missing");
+    record.busy++;
+    try {
+      await this.createNetwork(record);
+      await this.startMachines(record, pool);
+      record.timings.attachableAt = now();
+      record.timings.createMs = record.timings.attachableAt - requestedAt;
+      this.setStatus(record, "running");
+      return record;
+    } catch (error) {
+      this.log(`creating ${id} failed: ${message(error)}`);
+      await this.removeObjects(MACHINES.map((m) => (pool ? poolContainerName(id, m) : containerName(id, m))), [networkName(id)]).catch(() => undefined);
+      this.subnets.release(record.params.subnet);
+      this.envs.delete(id);
+      this.setStatus(record, "missing");
+      throw new EnvironmentError(`creating an environment failed: ${message(error)}`, "failed");
+    } finally {
+      record.busy--;
+    }
+  }
+
+  private labelInput(record: EnvRecord): EnvironmentLabelInput {
+    return { id: record.id, params: record.params, createdAt: record.createdAt, pool: record.bornInPool, extra: record.extra };
+  }
+
+  /** Creates the environment's network; on a subnet clash with a network we did not know, moves to the next subnet. */
+  private async createNetwork(record: EnvRecord): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.docker.createNetwork({
+          Name: networkName(record.id),
+          CheckDuplicate: true,
+          Driver: "bridge",
+          Internal: true, // no route out: nothing shared with other environments or the internet
+          IPAM: { Driver: "default", Config: [{ Subnet: record.params.subnet, Gateway: hostAddress(record.params.subnet, 1) }] },
+          Labels: networkLabels(this.labelInput(record)),
+        });
+        return;
+      } catch (error) {
+        if (!/overlap/i.test(message(error)) || attempt >= SUBNET_ATTEMPTS) throw error;
+        // Keep the clashing subnet marked as used; the new one replaces it in the params.
+        const subnet = this.subnets.allocate();
+        record.params = { ...record.params, subnet, mailIp: hostAddress(subnet, 2), partnerIp: hostAddress(subnet, 3) };
+      }
+    }
+  }
+
+  private async ensureNetwork(record: EnvRecord): Promise<void> {
+    try {
+      await this.docker.getNetwork(networkName(record.id)).inspect();
+    } catch (error) {
+      if (statusCode(error) !== 404) throw error;
+      this.subnets.markUsed(record.params.subnet);
+      await this.docker.createNetwork({
+        Name: networkName(record.id),
+        CheckDuplicate: true,
+        Driver: "bridge",
+        Internal: true,
+        IPAM: { Driver: "default", Config: [{ Subnet: record.params.subnet, Gateway: hostAddress(record.params.subnet, 1) }] },
+        Labels: networkLabels(this.labelInput(record)),
+      });
+    }
+  }
+
+  /** Creates and starts both containers, each create → start chain in parallel with the other. */
+  private async startMachines(record: EnvRecord, pool: boolean): Promise<void> {
+    await Promise.all(
+      MACHINES.map(async (machine) => {
+        const container = await this.docker.createContainer(
+          buildContainerOptions({
+            machine,
+            name: pool ? poolContainerName(record.id, machine) : containerName(record.id, machine),
+            network: networkName(record.id),
+            params: record.params,
+            labels: containerLabels(this.labelInput(record), machine),
+            image: this.options.images?.[machine],
+            command: this.options.commands?.[machine],
+          }),
+        );
+        record.machines[machine] = { containerId: container.id, state: "stopped" };
+        await container.start();
+        record.machines[machine] = { containerId: container.id, state: "running" };
+      }),
+    );
+  }
+
+  private async claimFromPool(requestedAt: number): Promise<EnvironmentInfo | undefined> {
+    for (let id = this.pool.take(); id !== undefined; id = this.pool.take()) {
+      const record = this.envs.get(id);
+      if (!record || record.status !== "running") continue;
+      try {
+        await this.withLock(record, () => this.renameToClaimed(record));
+      } catch (error) {
+        this.log(`claiming pool member ${id} failed, removing it: ${message(error)}`);
+        void this.destroy(id).catch(() => undefined);
+        continue;
+      }
+      record.pooled = false;
+      record.lastActiveAt = Date.now();
+      record.timings = { requestedAt, attachableAt: now(), fromPool: true };
+      record.timings.createMs = record.timings.attachableAt! - requestedAt;
+      this.emit(record, "missing");
+      return this.info(record);
+    }
+    return undefined;
+  }
+
+  /** Labels can't change, so a claim is recorded in Docker by renaming the containers out of the pool namespace. */
+  private async renameToClaimed(record: EnvRecord): Promise<void> {
+    await Promise.all(
+      MACHINES.map(async (machine) => {
+        try {
+          await this.docker.getContainer(poolContainerName(record.id, machine)).rename({ name: containerName(record.id, machine) });
+        } catch (error) {
+          if (statusCode(error) !== 404) throw error; // already renamed
+        }
+      }),
+    );
+  }
+
+  /** Removes containers (by id or name) and networks, tolerating what is already gone. */
+  private async removeObjects(containers: string[], networks: string[]): Promise<void> {
+    // 409: removal already in progress (e.g. two destroys racing) — the object goes away either way.
+    await Promise.all(containers.map((c) => tolerate(this.docker.getContainer(c).remove({ force: true, v: true }), [404, 409])));
+    await Promise.all(networks.map((n) => tolerate(this.docker.getNetwork(n).remove(), [404])));
+  }
+
+  // ---------------------------------------------------------------- internals: state
+
+  private info(record: EnvRecord): EnvironmentInfo {
+    return {
+      id: record.id,
+      status: record.status,
+      params: record.params,
+      labels: { ...record.extra },
+      createdAt: record.createdAt,
+      lastActiveAt: record.lastActiveAt,
+      timings: { ...record.timings },
+      ...(record.error ? { error: record.error } : {}),
+    };
+  }
+
+  private setMachine(record: EnvRecord, machine: MachineName, state: MachineState["state"]): void {
+    const current = record.machines[machine];
+    if (current) current.state = state;
+  }
+
+  private setStatus(record: EnvRecord, status: EnvironmentStatus, error?: string): void {
+    const previous = record.status;
+    record.status = status;
+    record.error = status === "error" ? error : undefined;
+    if (previous !== status) this.emit(record, previous);
+  }
+
+  private emit(record: EnvRecord, previous: EnvironmentStatus): void {
+    if (record.pooled) return; // nobody is interested in pool members' states
+    const change = { id: record.id, status: this.envs.get(record.id) === record ? record.status : "missing", previous } as StatusChange;
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.log(`status listener failed: ${message(error)}`);
+      }
+    }
+  }
+
+  private operate(id: string, fn: (record: EnvRecord) => Promise<void>): Promise<void> {
+    const record = this.envs.get(id);
+    if (!record || record.pooled) return Promise.reject(new EnvironmentError(`no environment ${id}`, "not-found"));
+    return this.withLock(record, async () => {
+      if (this.envs.get(id) !== record) throw new EnvironmentError(`environment ${id} was destroyed`, "not-found");
+      await fn(record);
+    });
+  }
+
+  private async withLock<T>(record: EnvRecord, fn: () => Promise<T>): Promise<T> {
+    const previous = record.lock;
+    let release!: () => void;
+    record.lock = new Promise((resolve) => (release = resolve));
+    await previous;
+    record.busy++;
+    try {
+      return await fn();
+    } finally {
+      record.busy--;
+      release();
+    }
+  }
+
+  /** Docker told us a container changed outside our own operations (OOM, operator, engine restart). */
+  private onContainerEvent(event: ContainerEvent): void {
+    const id = event.attributes[LABEL_ENVIRONMENT];
+    const machine = event.attributes[LABEL_MACHINE] as MachineName | undefined;
+    const record = id ? this.envs.get(id) : undefined;
+    if (!record || !machine || record.busy > 0) return;
+    const current = record.machines[machine];
+    if (!current || current.containerId !== event.containerId) return; // an old container (reset) or a stranger
+    if (event.action === "die" || event.action === "stop") current.state = "stopped";
+    else if (event.action === "start") current.state = "running";
+    else if (event.action === "destroy") current.state = "missing";
+    else return;
+    this.updateStatusFromMachines(record);
+  }
+
+  private updateStatusFromMachines(record: EnvRecord): void {
+    const states = MACHINES.map((m) => record.machines[m]?.state ?? "missing");
+    if (states.includes("missing")) {
+      if (record.pooled) {
+        this.pool.remove(record.id);
+        void this.destroy(record.id).catch(() => undefined);
+        return;
+      }
+      this.setStatus(record, "error", "a machine's container was removed outside maillab: reset the environment");
+    } else if (states.every((s) => s === "running")) this.setStatus(record, "running");
+    else this.setStatus(record, "stopped");
+  }
+
+  /** After the event stream broke: read the real container states again. */
+  private async reconcile(): Promise<void> {
+    try {
+      const containers = await this.docker.listContainers({ all: true, filters: { label: this.ownLabelFilter() } });
+      const byId = new Map(containers.map((c) => [c.Id, c]));
+      for (const record of this.envs.values()) {
+        if (record.busy > 0) continue;
+        for (const machine of MACHINES) {
+          const state = record.machines[machine];
+          if (!state) continue;
+          const container = byId.get(state.containerId);
+          state.state = !container ? "missing" : container.State === "running" ? "running" : "stopped";
+        }
+        this.updateStatusFromMachines(record);
+      }
+    } catch (error) {
+      this.log(`reconcile failed: ${message(error)}`);
+    }
+  }
+
+  private async reap(): Promise<void> {
+    const plan = planReap(
+      [...this.envs.values()].map((r) => ({ id: r.id, status: r.status, lastActiveAt: r.lastActiveAt, pooled: r.pooled, busy: r.busy > 0 })),
+      { idleStopMs: this.idleStopMs, ttlMs: this.ttlMs },
+      Date.now(),
+    );
+    const mayReap = this.options.mayReap ?? (() => true);
+    const jobs = [
+      ...plan.destroy.filter((id) => mayReap(id, "destroy")).map((id) => {
+        this.log(`destroying ${id}: no activity for ${Math.round(this.ttlMs / 60_000)} min`);
+        return this.destroy(id);
+      }),
+      ...plan.stop.filter((id) => mayReap(id, "stop")).map((id) => {
+        this.log(`stopping idle ${id}`);
+        return this.stop(id);
+      }),
+    ];
+    for (const result of await Promise.allSettled(jobs)) if (result.status === "rejected") this.log(`reaper: ${message(result.reason)}`);
+  }
+
+  // ---------------------------------------------------------------- internals: create slots
+
+  private async acquireCreateSlot(): Promise<void> {
+    if (this.activeCreates < this.maxParallel) {
+      this.activeCreates++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.createQueue.push(resolve)); // the slot is handed over, still counted
+  }
+
+  private releaseCreateSlot(): void {
+    const next = this.createQueue.shift();
+    if (next) return next();
+    this.activeCreates--;
+    if (this.activeCreates === 0) for (const resolve of this.quietWaiters.splice(0)) resolve();
+  }
+
+  private whenQuiet(): Promise<void> {
+    if (this.activeCreates === 0) return Promise.resolve();
+    return new Promise((resolve) => this.quietWaiters.push(resolve));
+  }
+}

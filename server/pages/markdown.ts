@@ -1,0 +1,25 @@
+import { Marked } from "marked";
+
+/**
+ * Markdown → HTML on the server, so the browser gets no Markdown parser. Content comes from
+ * labs/ (trusted, reviewed like code); raw HTML in it is escaped anyway, and links open safely.
+ */
+const marked = new Marked({
+  gfm: true,
+  breaks: false,
+  renderer: {
+    html({ text }) {
+      return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    },
+    link({ href, text }) {
+      const safe = /^(https?:|mailto:|\/|#)/i.test(href) ? href : "#";
+      const external = /^https?:/i.test(safe);
+      return `<a href="${safe.replace(/"/g, "&quot;")}"${external ? ' target="_blank" rel="noreferrer noopener"' : ""}>${text}</a>`;
+    },
+  },
+});
+
+export function renderMarkdown(source: string): string {
+  return marked.parse(source, { async: false });
+}
+

@@ -1,0 +1,522 @@
+/**
+ * One terminal session: a login shell in one lab machine (node-pty running the
+ * injected command, e.g. `docker exec -it … bash -l`) shared by every socket
+ * attached to it. The session outlives its sockets; see DESIGN.md §5.
+ *
+ * Output path:  pty → PromptMarkFilter (strip + report OSC 7717) → ReplayBuffer
+ *               (+ recording) → per-socket pump (coalesced ~5 ms, or at once
+ *               right after input) → binary frames.
+ * Flow control: the pty is paused when the slowest *learner-side* socket has
+ *               more than `highWater` bytes unacknowledged, and resumed below
+ *               `lowWater`. While nobody is attached the last acknowledged
+ *               position is kept, so output stops at high water and a learner
+ *               coming back is replayed exactly. Read-only viewers get their
+ *               own window and never slow the learner down; a viewer that falls
+ *               behind the replay buffer gets `reset`.
+ */
+import { randomBytes } from "node:crypto";
+import * as pty from "node-pty";
+import type { WebSocket } from "ws";
+import type { MachineName } from "@/lib/machines";
+import {
+  encodeMessage,
+  TERMINAL_LIMITS,
+  TerminalCloseCode,
+  type ClientMessage,
+  type HelloMessage,
+  type Participant,
+  type ServerMessage,
+  type TerminalRole,
+} from "@/lib/terminal-protocol";
+import { PromptMarkFilter } from "./prompt-marks";
+import { AsciicastRecorder } from "./recorder";
+import { ReplayBuffer } from "./replay-buffer";
+
+/** What to run for a terminal (injected by the app: see `createTerminalUpgradeHandler`). */
+export interface SpawnSpec {
+  file: string;
+  args: string[];
+  /** Added to (and overriding) the server's own environment, which the docker CLI needs (PATH, HOME, DOCKER_HOST). */
+  env?: Record<string, string>;
+  cwd?: string;
+  /**
+   * Called when the server ends a session that is still running (idle reap,
+   * environment closed, shutdown), after killing the pty. Killing `docker exec`
+   * does NOT end the shell inside the container (Docker keeps exec'd processes),
+   * so the docker layer may use this to kill it there.
+   */
+  terminate?: () => void | Promise<void>;
+}
+
+export interface SessionSettings {
+  highWater: number;
+  lowWater: number;
+  replayBytes: number;
+  /** Output is collected this long before it is sent (fewer, larger frames). */
+  coalesceMs: number;
+  /** After input, output is sent at once for this long (keystroke echo is never delayed). */
+  eagerMs: number;
+  /** A session with no sockets is ended after this long. */
+  idleGraceMs: number;
+  recordingsDir: string | null;
+  maxRecordingBytes?: number;
+  onPrompt?: (envId: string, machine: MachineName, exitStatus: number) => void;
+  onActivity?: (envId: string, machine: MachineName) => void;
+  /** At most one onActivity call per session per this many ms. */
+  activityThrottleMs: number;
+  log: (message: string, err?: unknown) => void;
+}
+
+/** One socket attached to a session. */
+export class Attachment {
+  /** Next seq to send. */
+  sentSeq = 0;
+  /** Bytes the client has processed (from `ack`). */
+  ackedSeq = 0;
+  readonly participant: Participant;
+  constructor(
+    readonly ws: WebSocket,
+    readonly id: string,
+    readonly name: string,
+    readonly role: TerminalRole,
+  ) {
+    this.participant = { id, name, role };
+  }
+}
+
+export interface SessionStats {
+  session: string;
+  /** Output bytes ever produced (after stripping prompt marks). */
+  head: number;
+  /** Oldest replayable seq. */
+  start: number;
+  replayHeldBytes: number;
+  paused: boolean;
+  pauses: number;
+  /** Largest `head - acknowledged` seen for the flow-control reference. */
+  maxLag: number;
+  /** Largest `sent - acked` of any socket. */
+  maxUnacked: number;
+  /** Largest `ws.bufferedAmount` seen right after a send. */
+  maxBufferedAmount: number;
+  droppedInputBytes: number;
+  prompts: number;
+  clients: number;
+}
+
+let nextId = 1;
+
+export class TerminalSession {
+  readonly id = randomBytes(9).toString("base64url");
+  readonly startedAt = Date.now();
+  private readonly pty: pty.IPty;
+  private readonly buffer: ReplayBuffer;
+  private readonly filter = new PromptMarkFilter();
+  private readonly recorder: AsciicastRecorder | null;
+  private readonly clients = new Set<Attachment>();
+  private controlHolder: Attachment | null = null;
+  private cols: number;
+  private rows: number;
+  private paused = false;
+  /** Flow-control reference kept while no learner-side socket is attached. */
+  private frozenAck = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private heldTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private eagerUntil = 0;
+  private lastActivity = 0;
+  private ended = false;
+  private readonly stats_ = { pauses: 0, maxLag: 0, maxUnacked: 0, maxBufferedAmount: 0, droppedInputBytes: 0, prompts: 0 };
+  /** Resolves when the session is over and its recording closed. */
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(
+    readonly envId: string,
+    readonly machine: MachineName,
+    private readonly spec: SpawnSpec,
+    size: { cols: number; rows: number },
+    private readonly settings: SessionSettings,
+    private readonly onGone: (s: TerminalSession) => void,
+  ) {
+    this.done = new Promise((r) => (this.resolveDone = r));
+    this.cols = size.cols;
+    this.rows = size.rows;
+    this.buffer = new ReplayBuffer(settings.replayBytes);
+    // Throws (→ close 1011) when the command cannot be started at all.
+    this.pty = pty.spawn(spec.file, spec.args, {
+      name: "xterm-256color",
+      cols: this.cols,
+      rows: this.rows,
+      cwd: spec.cwd ?? process.cwd(),
+      env: { ...process.env, ...spec.env },
+      encoding: null,
+    });
+    this.recorder = settings.recordingsDir
+      ? new AsciicastRecorder({
+          dir: settings.recordingsDir,
+          envId,
+          machine,
+          cols: this.cols,
+          rows: this.rows,
+          maxBytes: settings.maxRecordingBytes,
+        })
+      : null;
+    // With `encoding: null` node-pty delivers Buffers (its typings say string).
+    this.pty.onData((d) => this.onPtyData(d as unknown as Buffer));
+    this.pty.onExit(({ exitCode, signal }) => this.onPtyExit(exitCode, signal));
+    this.startIdleTimer();
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** The pty process id (the `docker exec` client in production). */
+  get pid(): number {
+    return this.pty.pid;
+  }
+
+  stats(): SessionStats {
+    return {
+      session: this.id,
+      head: this.buffer.head,
+      start: this.buffer.start,
+      replayHeldBytes: this.buffer.heldBytes,
+      paused: this.paused,
+      clients: this.clients.size,
+      ...this.stats_,
+    };
+  }
+
+  participants(): Participant[] {
+    return [...this.clients].map((c) => c.participant);
+  }
+
+  // -------------------------------------------------------------------------
+  // Sockets
+
+  attach(ws: WebSocket, name: string, role: TerminalRole, hello: HelloMessage): Attachment {
+    const att = new Attachment(ws, `p${nextId++}`, name, role);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+
+    // Continue exactly where the client is, or start it over from the oldest byte we have.
+    const resumable =
+      hello.session === this.id && hello.lastSeq >= this.buffer.start && hello.lastSeq <= this.buffer.head;
+    const from = resumable ? hello.lastSeq : this.buffer.start;
+    const clientHasScreen = hello.session !== undefined || hello.lastSeq > 0;
+    att.sentSeq = from;
+    att.ackedSeq = from;
+    this.clients.add(att);
+
+    if (!resumable && clientHasScreen) this.send(att, { type: "reset", seq: from });
+    if (this.mayResize(att) && (hello.cols !== this.cols || hello.rows !== this.rows)) {
+      this.applyResize(hello.cols, hello.rows, att);
+    }
+    this.send(att, {
+      type: "ready",
+      session: this.id,
+      seq: from,
+      you: att.id,
+      role,
+      readOnly: this.isReadOnly(att),
+      canControl: role === "viewer",
+      control: this.controlHolder?.participant ?? null,
+      viewers: this.participants(),
+      cols: this.cols,
+      rows: this.rows,
+    });
+    this.broadcast({ type: "viewers", viewers: this.participants() }, att);
+    this.activity(true);
+    this.checkFlow();
+    this.pump(att);
+    return att;
+  }
+
+  detach(att: Attachment): void {
+    if (!this.clients.delete(att)) return;
+    // Remember how far the learner got, so output stops at high water while nobody watches.
+    if (this.isLearnerSide(att)) this.frozenAck = Math.max(this.frozenAck, att.ackedSeq);
+    if (this.controlHolder === att) this.setControl(null);
+    if (this.ended) return;
+    this.broadcast({ type: "viewers", viewers: this.participants() });
+    this.checkFlow();
+    if (this.clients.size === 0) this.startIdleTimer();
+  }
+
+  /** A valid control message from an attached socket (not `hello`). */
+  handleMessage(att: Attachment, msg: ClientMessage): void {
+    switch (msg.type) {
+      case "ack": {
+        // Never beyond what was sent, never backwards.
+        const seq = Math.min(msg.seq, att.sentSeq);
+        if (seq > att.ackedSeq) att.ackedSeq = seq;
+        this.checkFlow();
+        this.pump(att);
+        return;
+      }
+      case "resize":
+        if (this.mayResize(att)) this.applyResize(msg.cols, msg.rows, att);
+        return;
+      case "control":
+        if (att.role !== "viewer") {
+          this.send(att, { type: "error", message: "Only an instructor can take control of a terminal." });
+          return;
+        }
+        if (msg.take) this.setControl(att);
+        else if (this.controlHolder === att) this.setControl(null);
+        return;
+      case "hello":
+        // Handled by the upgrade handler; a second hello is a protocol error there.
+        return;
+    }
+  }
+
+  /** Keystrokes from a socket; dropped for read-only viewers. */
+  input(att: Attachment, data: Buffer): void {
+    if (this.ended) return;
+    if (this.isReadOnly(att)) {
+      this.stats_.droppedInputBytes += data.length;
+      return;
+    }
+    this.flush(); // anything printed before this keystroke goes out first
+    this.eagerUntil = Date.now() + this.settings.eagerMs;
+    this.pty.write(data);
+    this.recorder?.input(data);
+    this.activity(false);
+  }
+
+  /** Ends the session from the server side: closes every socket with `code`, kills the shell. */
+  end(code: number = TerminalCloseCode.RESTARTED, reason = "terminal session ended"): Promise<void> {
+    if (this.ended) return this.done;
+    this.flush();
+    for (const c of this.clients) closeSocket(c.ws, code, reason);
+    this.finish(true);
+    return this.done;
+  }
+
+  // -------------------------------------------------------------------------
+  // Output
+
+  private onPtyData(chunk: Buffer): void {
+    if (this.ended) return;
+    const { output, marks } = this.filter.push(chunk);
+    if (output.length > 0) this.appendOutput(output);
+    for (const m of marks) {
+      this.stats_.prompts++;
+      this.recorder?.marker(`prompt ${m.exitStatus}`);
+      try {
+        this.settings.onPrompt?.(this.envId, this.machine, m.exitStatus);
+      } catch (err) {
+        this.settings.log("onPrompt failed", err);
+      }
+    }
+    if (this.filter.pending) this.armHeldTimer();
+    this.checkFlow();
+    if (Date.now() < this.eagerUntil) this.flush();
+    else if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        this.flush();
+      }, this.settings.coalesceMs);
+    }
+  }
+
+  private appendOutput(data: Buffer): void {
+    this.buffer.append(data);
+    this.recorder?.output(data);
+  }
+
+  /** Bytes that might start a prompt mark are held; if nothing follows soon, they were plain output. */
+  private armHeldTimer(): void {
+    if (this.heldTimer) clearTimeout(this.heldTimer);
+    this.heldTimer = setTimeout(() => {
+      this.heldTimer = null;
+      if (!this.filter.pending || this.ended) return;
+      this.appendOutput(this.filter.drain());
+      this.flush();
+    }, 50);
+  }
+
+  private flush(): void {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    for (const c of this.clients) this.pump(c);
+  }
+
+  /** Sends a socket what it has not got yet, within its window. */
+  private pump(att: Attachment, ignoreWindow = false): void {
+    const ws = att.ws;
+    if (ws.readyState !== ws.OPEN) return;
+    if (att.sentSeq < this.buffer.start) {
+      // This (read-only) socket fell behind what we keep: start it over.
+      att.sentSeq = att.ackedSeq = this.buffer.start;
+      this.send(att, { type: "reset", seq: att.sentSeq });
+    }
+    const { highWater } = this.settings;
+    while (att.sentSeq < this.buffer.head) {
+      const room = ignoreWindow ? Infinity : highWater - (att.sentSeq - att.ackedSeq);
+      if (room <= 0) break;
+      const data = this.buffer.read(att.sentSeq, Math.min(room, TERMINAL_LIMITS.maxOutputFrame));
+      ws.send(data, { binary: true });
+      att.sentSeq += data.length;
+      const unacked = att.sentSeq - att.ackedSeq;
+      if (unacked > this.stats_.maxUnacked) this.stats_.maxUnacked = unacked;
+      if (ws.bufferedAmount > this.stats_.maxBufferedAmount) this.stats_.maxBufferedAmount = ws.bufferedAmount;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Flow control
+
+  private isLearnerSide(att: Attachment): boolean {
+    return att.role === "learner" || this.controlHolder === att;
+  }
+
+  /** Output position everyone who counts has processed. */
+  private flowReference(): number {
+    let min = Infinity;
+    for (const c of this.clients) if (this.isLearnerSide(c)) min = Math.min(min, c.ackedSeq);
+    if (min === Infinity) {
+      // No learner attached: an instructor watching alone sets the pace; nobody → the frozen position.
+      for (const c of this.clients) min = Math.min(min, c.ackedSeq);
+      if (min === Infinity) return this.frozenAck;
+      return min;
+    }
+    this.frozenAck = min;
+    return min;
+  }
+
+  private checkFlow(): void {
+    if (this.ended) return;
+    const lag = this.buffer.head - this.flowReference();
+    if (lag > this.stats_.maxLag) this.stats_.maxLag = lag;
+    const backlog = this.recorder?.backlog ?? 0;
+    const { highWater, lowWater } = this.settings;
+    if (!this.paused && (lag > highWater || backlog > highWater)) {
+      this.paused = true;
+      this.stats_.pauses++;
+      this.pty.pause();
+      if (backlog > highWater) this.recorder?.onDrain(() => this.checkFlow());
+    } else if (this.paused && lag < lowWater && backlog < lowWater) {
+      this.paused = false;
+      this.pty.resume();
+    } else if (this.paused && backlog >= lowWater) {
+      this.recorder?.onDrain(() => this.checkFlow());
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Size, control, notices
+
+  private mayResize(att: Attachment): boolean {
+    return att.role === "learner" || this.controlHolder === att;
+  }
+
+  private applyResize(cols: number, rows: number, from: Attachment): void {
+    if (cols === this.cols && rows === this.rows) return;
+    this.cols = cols;
+    this.rows = rows;
+    try {
+      this.pty.resize(cols, rows);
+    } catch (err) {
+      this.settings.log("pty resize failed", err);
+    }
+    this.recorder?.resize(cols, rows);
+    this.broadcast({ type: "size", cols, rows }, from);
+  }
+
+  private isReadOnly(att: Attachment): boolean {
+    return att.role === "viewer" && this.controlHolder !== att;
+  }
+
+  private setControl(holder: Attachment | null): void {
+    if (this.controlHolder === holder) return;
+    this.controlHolder = holder;
+    this.recorder?.marker(holder ? `control: ${holder.name}` : "control released");
+    for (const c of this.clients) {
+      this.send(c, { type: "control", holder: holder?.participant ?? null, readOnly: this.isReadOnly(c) });
+    }
+    this.checkFlow();
+  }
+
+  private send(att: Attachment, msg: ServerMessage): void {
+    if (att.ws.readyState === att.ws.OPEN) att.ws.send(encodeMessage(msg));
+  }
+
+  private broadcast(msg: ServerMessage, except?: Attachment): void {
+    for (const c of this.clients) if (c !== except) this.send(c, msg);
+  }
+
+  private activity(force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.lastActivity < this.settings.activityThrottleMs) return;
+    this.lastActivity = now;
+    try {
+      this.settings.onActivity?.(this.envId, this.machine);
+    } catch (err) {
+      this.settings.log("onActivity failed", err);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // End
+
+  private startIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.clients.size === 0) void this.end(TerminalCloseCode.RESTARTED, "idle");
+    }, this.settings.idleGraceMs);
+    this.idleTimer.unref();
+  }
+
+  private onPtyExit(exitCode: number, signal: number | undefined): void {
+    if (this.ended) return;
+    if (this.filter.pending) this.appendOutput(this.filter.drain());
+    // The last output goes to everyone regardless of windows (bounded by the replay buffer).
+    for (const c of this.clients) this.pump(c, true);
+    for (const c of this.clients) {
+      this.send(c, { type: "exit", code: exitCode, ...(signal ? { signal } : {}) });
+      closeSocket(c.ws, TerminalCloseCode.NORMAL, "exited");
+    }
+    this.finish(false);
+  }
+
+  private finish(killPty: boolean): void {
+    this.ended = true;
+    for (const t of [this.flushTimer, this.heldTimer, this.idleTimer]) if (t) clearTimeout(t);
+    this.flushTimer = this.heldTimer = this.idleTimer = null;
+    this.clients.clear();
+    this.controlHolder = null;
+    this.onGone(this);
+    const tasks: Promise<unknown>[] = [];
+    if (killPty) {
+      try {
+        this.pty.kill();
+      } catch {
+        // already gone
+      }
+      if (this.spec.terminate) {
+        tasks.push(
+          Promise.resolve()
+            .then(() => this.spec.terminate?.())
+            .catch((err: unknown) => this.settings.log("terminate failed", err)),
+        );
+      }
+    }
+    if (this.recorder) tasks.push(this.recorder.close());
+    void Promise.all(tasks).then(() => this.resolveDone());
+  }
+}
+
+function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
+}
