@@ -94,7 +94,7 @@ export function LearnerDetail({ lang, learnerName, classId, labs, initial }: {
           </section>
         </aside>
         <section className="min-w-0 flex-1 bg-slate-900">
-          <TerminalTabs envId={env.id} machines={["mail", "partner"]} viewer />
+          <TerminalTabs envId={env.id} machines={["mail", "partner"]} viewer lang={lang} />
         </section>
       </div>
     </div>

@@ -187,7 +187,7 @@ export function LabView({
           )}
         </section>
         <section className="min-h-[320px] flex-1 bg-slate-900" aria-label={t("lab.machines")}>
-          <TerminalTabs envId={env.id} machines={["mail", "partner"]} />
+          <TerminalTabs envId={env.id} machines={["mail", "partner"]} lang={lang} />
         </section>
       </div>
     </div>

@@ -13,17 +13,9 @@
  *   HTTP 401/403 of a refused upgrade: it reports close code 1006);
  * - input is only sent while connected and not read-only.
  */
-import {
-  encodeMessage,
-  isFatalCloseCode,
-  parseServerMessage,
-  TERMINAL_FLOW,
-  TERMINAL_LIMITS,
-  type ClientMessage,
-  type Participant,
-  type ServerMessage,
-  type TerminalRole,
-} from "@/lib/terminal-protocol";
+// Values from the zod-free half of the protocol only: keeps zod out of the browser bundle.
+import { decodeServerMessage, encodeMessage, isFatalCloseCode, TERMINAL_FLOW, TERMINAL_LIMITS } from "@/lib/terminal-wire";
+import type { ClientMessage, Participant, ServerMessage, TerminalRole } from "@/lib/terminal-protocol";
 
 /** The subset of the WHATWG WebSocket this class uses (browser WebSocket and `ws` both fit). */
 export interface WebSocketLike {
@@ -278,7 +270,7 @@ export class TerminalConnection {
 
   private onMessage(data: unknown): void {
     if (typeof data === "string") {
-      const msg = parseServerMessage(data);
+      const msg = decodeServerMessage(data);
       if (msg) this.onControl(msg);
       return;
     }
@@ -369,7 +361,7 @@ export class TerminalConnection {
     }
     if (!this.gotReady) this.failedAttempts++;
     if (this.failedAttempts >= this.maxFailed) {
-      this.update({ status: "failed", closeCode: code, message: reason || this.state_.message || "cannot connect", retryAt: null });
+      this.update({ status: "failed", closeCode: code, message: reason || this.state_.message, retryAt: null });
       return;
     }
     this.update({ closeCode: code, message: reason || null });

@@ -18,8 +18,10 @@ export function watchContainerEvents(
   docker: Dockerode,
   onEvent: (event: ContainerEvent) => void,
   { onReconnect, log }: { onReconnect: () => void; log: (line: string) => void },
-): { close(): void } {
+): { ready: Promise<void>; close(): void } {
   let closed = false;
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
   let stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
   let delay = RECONNECT_MIN_MS;
   let timer: NodeJS.Timeout | undefined;
@@ -29,6 +31,7 @@ export function watchContainerEvents(
       const s = (await docker.getEvents({
         filters: { type: ["container"], label: [LABEL_ENVIRONMENT] },
       })) as NodeJS.ReadableStream & { destroy?: () => void };
+      markReady();
       if (closed) return s.destroy?.();
       stream = s;
       delay = RECONNECT_MIN_MS;
@@ -46,6 +49,7 @@ export function watchContainerEvents(
       s.once("error", () => retry());
       s.once("end", () => retry());
     } catch (error) {
+      markReady(); // don't hold up start-up: the reconnect reconciles
       if (!closed) log(`docker events: ${error instanceof Error ? error.message : String(error)}`);
       retry();
     }
@@ -75,6 +79,8 @@ export function watchContainerEvents(
 
   void connect(false);
   return {
+    /** Resolves once the first subscription is in place (or failed), so a listing taken after it misses nothing. */
+    ready,
     close() {
       closed = true;
       clearTimeout(timer);

@@ -18,6 +18,7 @@ import {
   LABEL_MACHINE,
   LABEL_PARAMS,
   LABEL_POOL,
+  LABEL_SCOPE,
   assertNoReservedLabels,
   containerLabels,
   containerName,
@@ -28,6 +29,7 @@ import {
   parseCreatedLabel,
   parseParamsLabel,
   poolContainerName,
+  scopeOf,
   type EnvironmentLabelInput,
 } from "./labels";
 import { generateEnvironmentId, generateParams } from "./params";
@@ -82,7 +84,9 @@ export interface EnvironmentManagerOptions {
   hostFirewall?: boolean;
   /** Asked before the reaper stops or destroys an environment: return false to keep it (e.g. a class still running). */
   mayReap?: (id: string, action: "stop" | "destroy") => boolean;
-  /** Labels put on everything this manager creates, pool members included (tests mark their objects). */
+  /** Labels put on everything this manager creates, pool members included. They also set the manager's
+   * scope (maillab.scope): it adopts and cleans up only objects of its own scope, so tests and benchmarks
+   * can run beside a live app on the same engine. */
   labels?: Record<string, string>;
   /** Image tag per machine, overriding machine-spec (development against the base image). */
   images?: Partial<Record<MachineName, string>>;
@@ -186,9 +190,11 @@ export class EnvironmentManager {
   private readonly ttlMs: number;
   private readonly log: (line: string) => void;
   private readonly maxParallel: number;
+  private readonly scope: string;
+  private readonly subnetPool: string;
   private initPromise: Promise<InitReport> | undefined;
   private reaper: { stop(): void } | undefined;
-  private events: { close(): void } | undefined;
+  private events: ReturnType<typeof watchContainerEvents> | undefined;
   private disposed = false;
   /** Learner-facing creates in flight and those waiting for a slot. */
   private activeCreates = 0;
@@ -197,16 +203,20 @@ export class EnvironmentManager {
 
   constructor(private readonly options: EnvironmentManagerOptions = {}) {
     this.docker = new Dockerode(options.dockerOptions);
-    const pool = options.subnetPool ?? DEFAULT_SUBNET_POOL;
-    this.subnets = new SubnetPool(pool);
-    setLabAddressPool(pool);
+    this.subnetPool = options.subnetPool ?? DEFAULT_SUBNET_POOL;
+    this.subnets = new SubnetPool(this.subnetPool);
+    setLabAddressPool(this.subnetPool);
     this.idleStopMs = options.idleStopMs ?? DEFAULT_IDLE_STOP_MS;
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
     this.maxParallel = options.maxParallelCreates ?? MAX_PARALLEL_CREATES;
     this.log = options.log ?? ((line) => console.log(`[environments] ${line}`));
     if (options.labels) assertNoReservedLabels(options.labels);
+    this.scope = scopeOf(options.labels);
     this.pool = new WarmPool({
-      createMember: async () => (await this.build({ pool: true, extra: {} })).id,
+      createMember: async () => {
+        await this.init(); // subnets seeded and adoption done before the first member
+        return (await this.build({ pool: true, extra: {} })).id;
+      },
       destroyMember: (id) => this.destroy(id),
       whenQuiet: () => this.whenQuiet(),
       log: this.log,
@@ -221,12 +231,21 @@ export class EnvironmentManager {
    * reaper, the event watch and the warm pool. Idempotent: later calls return the first result.
    */
   init(options: InitOptions = {}): Promise<InitReport> {
-    this.initPromise ??= this.adopt(options);
+    this.initPromise ??= this.adopt(options).catch((error: unknown) => {
+      this.initPromise = undefined; // engine not answering yet: the next call tries again
+      throw error;
+    });
     return this.initPromise;
   }
 
   private async adopt({ isKnown }: InitOptions): Promise<InitReport> {
-    const firewall = this.options.hostFirewall === false ? Promise.resolve(null) : installHostFirewall(this.poolCidr(), { log: this.log });
+    const firewall = this.options.hostFirewall === false ? Promise.resolve(null) : installHostFirewall(this.subnetPool, { log: this.log });
+    // Subscribe before listing: a machine that dies between the listing and the subscription is not missed.
+    this.events = watchContainerEvents(this.docker, (event) => this.onContainerEvent(event), {
+      onReconnect: () => void this.reconcile(),
+      log: this.log,
+    });
+    await this.events.ready;
     const [networks, containers] = await Promise.all([
       this.docker.listNetworks(),
       this.docker.listContainers({ all: true, filters: { label: this.ownLabelFilter() } }),
@@ -297,27 +316,19 @@ export class EnvironmentManager {
     }
     await Promise.all(removals);
 
-    this.events = watchContainerEvents(this.docker, (event) => this.onContainerEvent(event), {
-      onReconnect: () => void this.reconcile(),
-      log: this.log,
-    });
     this.reaper = startReaper(() => this.reap(), reapIntervalMs({ idleStopMs: this.idleStopMs, ttlMs: this.ttlMs }));
-    if (this.options.poolSize) this.pool.setTarget(this.options.poolSize);
+    this.pool.setTarget(this.options.poolSize ?? 0, { trim: false });
     if (adopted.length || removed.length) this.log(`adopted ${adopted.length}, removed ${removed.length}, pool ${this.pool.status().ready}`);
     return { adopted, removed, pool: this.pool.status().ready, firewall: await firewall };
   }
 
-  /** A manager with `labels` only adopts (and removes) objects carrying them: tests beside a running app. */
+  /** Docker filter for this manager's containers (see LABEL_SCOPE). */
   private ownLabelFilter(): string[] {
-    return [LABEL_ENVIRONMENT, ...Object.entries(this.options.labels ?? {}).map(([key, value]) => `${key}=${value}`)];
+    return [LABEL_ENVIRONMENT, `${LABEL_SCOPE}=${this.scope}`];
   }
 
   private isOwn(labels: Record<string, string> | undefined): boolean {
-    return Object.entries(this.options.labels ?? {}).every(([key, value]) => labels?.[key] === value);
-  }
-
-  private poolCidr(): string {
-    return this.options.subnetPool ?? DEFAULT_SUBNET_POOL;
+    return labels?.[LABEL_SCOPE] === this.scope;
   }
 
   /** Stops timers, the event watch and the pool; environments stay as they are (adopted at next start). */
@@ -370,7 +381,6 @@ export class EnvironmentManager {
   /** Keeps `n` ready environments in the warm pool (built one at a time in the background). */
   fillPool(n: number): void {
     this.pool.setTarget(n);
-    void this.init().catch(() => undefined);
   }
 
   /** Resolves when the pool has reached its target (benchmarks, tests, pre-warming before class). */
@@ -427,7 +437,7 @@ export class EnvironmentManager {
   /** docker stop both machines: their files are kept, resume() brings them back. */
   stop(id: string): Promise<void> {
     return this.operate(id, async (record) => {
-      if (record.status === "stopped") return;
+      if (MACHINES.every((m) => record.machines[m]?.state !== "running")) return;
       await Promise.all(
         MACHINES.map(async (machine) => {
           await tolerate(this.docker.getContainer(this.containerName(id, machine)).stop({ t: STOP_TIMEOUT_S }));
@@ -442,7 +452,7 @@ export class EnvironmentManager {
   resume(id: string): Promise<void> {
     return this.operate(id, async (record) => {
       record.lastActiveAt = Date.now();
-      if (record.status === "running") return;
+      if (MACHINES.every((m) => record.machines[m]?.state === "running")) return;
       try {
         await Promise.all(
           MACHINES.map(async (machine) => {
@@ -543,7 +553,7 @@ export class EnvironmentManager {
   }
 
   private labelInput(record: EnvRecord): EnvironmentLabelInput {
-    return { id: record.id, params: record.params, createdAt: record.createdAt, pool: record.bornInPool, extra: record.extra };
+    return { id: record.id, scope: this.scope, params: record.params, createdAt: record.createdAt, pool: record.bornInPool, extra: record.extra };
   }
 
   /** Creates the environment's network; on a subnet clash with a network we did not know, moves to the next subnet. */

@@ -2,11 +2,11 @@
 // route out, but the bridge's gateway address (.1 of every /28) is the host itself, so a lab machine
 // can reach every host service listening on 0.0.0.0 (the app's port included) through it.
 // Packets from a container to a host address go through the host's INPUT chain, never FORWARD, so
-// Docker's own isolation rules don't see them: we drop them in a chain of our own, MAILLAB-INPUT,
+// Docker's own isolation rules don't see them: we reject them in a chain of our own, MAILLAB-INPUT,
 // jumped to from INPUT and rebuilt (flush + refill) on every start, so it can be replaced cleanly.
-// Traffic between environments is routed (FORWARD) and already dropped by Docker's
-// DOCKER-ISOLATION-STAGE-1 rules for each network (`! -s <subnet> -o br-x -j DROP`); internal
-// networks also have no default route. The integration test checks both.
+// Traffic between environments is routed (FORWARD; Docker 20.10 gives containers on internal networks
+// a default route via the gateway all the same) and dropped by Docker's DOCKER-ISOLATION-STAGE-1 rules
+// for each internal network (`! -d <subnet> -i br-x -j DROP`). The integration test checks both.
 // IPv6 needs no rule: Docker 20.10 sets disable_ipv6=1 in containers on IPv4-only networks.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -67,6 +67,14 @@ async function iptables(args: string[], binary: string): Promise<{ ok: boolean; 
   }
 }
 
+async function iptablesOutput(args: string[], binary: string): Promise<string | undefined> {
+  try {
+    return (await run(binary, ["-w", "5", ...args], { timeout: 15_000 })).stdout.trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** True when DOCKER_HOST points at another machine: our host's firewall then protects nothing. */
 export function dockerIsRemote(env: NodeJS.ProcessEnv = process.env): boolean {
   const host = env.DOCKER_HOST;
@@ -74,8 +82,9 @@ export function dockerIsRemote(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
- * Installs (idempotently) `INPUT -j MAILLAB-INPUT` and, in MAILLAB-INPUT, a drop of new traffic from
- * the lab pool. Replies to connections the host opened (e.g. a test talking to a container) pass.
+ * Installs (idempotently) `INPUT -j MAILLAB-INPUT` and, in MAILLAB-INPUT, a reject of new traffic from
+ * the lab pool. Replies to connections the host opened (e.g. a test talking to a container) and the
+ * host's own traffic to a gateway address pass.
  * Never throws: returns whether it worked and logs a clear warning if not.
  */
 export async function installHostFirewall(
@@ -85,7 +94,7 @@ export async function installHostFirewall(
   const source = formatCidr(parseCidr(pool));
   const fail = (reason: string): HostFirewallResult => {
     log(`[maillab] WARNING: lab machines can reach services on this host (${reason}). ` +
-      `Run maillab as root, or add: iptables -I INPUT -s ${source} -m conntrack ! --ctstate ESTABLISHED,RELATED -j DROP`);
+      `Run maillab as root, or add: iptables -I INPUT -s ${source} ! -i lo -m conntrack ! --ctstate RELATED,ESTABLISHED -j REJECT`);
     return { installed: false, reason };
   };
   if (dockerIsRemote()) {
@@ -94,16 +103,28 @@ export async function installHostFirewall(
   }
   if (typeof process.getuid === "function" && process.getuid() !== 0) return fail("not running as root, cannot change iptables");
 
-  // Create or empty our chain, then fill it: the whole rule set is replaced on every start.
-  const created = await iptables(["-N", HOST_FIREWALL_CHAIN], binary);
-  if (!created.ok && !/exists/i.test(created.stderr)) return fail(`${binary} -N failed: ${created.stderr}`);
-  for (const args of [
-    ["-F", HOST_FIREWALL_CHAIN],
-    ["-A", HOST_FIREWALL_CHAIN, "-s", source, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"],
-    ["-A", HOST_FIREWALL_CHAIN, "-s", source, "-j", "DROP"],
-  ]) {
-    const result = await iptables(args, binary);
-    if (!result.ok) return fail(`${binary} ${args.join(" ")}: ${result.stderr}`);
+  // Our chain's rules, written as `iptables -S` prints them so the installed set can be compared.
+  const rules = [
+    // The host talking to itself on a gateway address (10.213.x.1) has that address as source, via lo.
+    ["-i", "lo", "-j", "RETURN"],
+    ["-s", source, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "RETURN"],
+    // REJECT, not DROP: a learner's `telnet 10.213.0.1 3000` fails at once instead of hanging, and
+    // hiding the host gains nothing (the gateway address is known to every container anyway).
+    ["-s", source, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"],
+    ["-s", source, "-j", "REJECT", "--reject-with", "icmp-admin-prohibited"],
+  ].map((rule) => ["-A", HOST_FIREWALL_CHAIN, ...rule]);
+  const current = await iptablesOutput(["-S", HOST_FIREWALL_CHAIN], binary);
+  const installed = current?.split("\n").filter((line) => line.startsWith("-A ")) ?? [];
+  if (installed.join("\n") !== rules.map((rule) => rule.join(" ")).join("\n")) {
+    // Missing or different (another pool, an older version): create or empty the chain and refill it.
+    if (current === undefined) {
+      const created = await iptables(["-N", HOST_FIREWALL_CHAIN], binary);
+      if (!created.ok && !/exists/i.test(created.stderr)) return fail(`${binary} -N failed: ${created.stderr}`);
+    }
+    for (const args of [["-F", HOST_FIREWALL_CHAIN], ...rules]) {
+      const result = await iptables(args, binary);
+      if (!result.ok) return fail(`${binary} ${args.join(" ")}: ${result.stderr}`);
+    }
   }
   const jump = ["INPUT", "-j", HOST_FIREWALL_CHAIN];
   if (!(await iptables(["-C", ...jump], binary)).ok) {

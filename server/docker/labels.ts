@@ -13,7 +13,17 @@ export const LABEL_CREATED = "maillab.created";
  * been claimed is recorded by renaming its containers (see `containerName`). */
 export const LABEL_POOL = "maillab.pool";
 
-const OWN_LABELS = new Set([LABEL_ENVIRONMENT, LABEL_MACHINE, LABEL_PARAMS, LABEL_CREATED, LABEL_POOL]);
+/** Which manager owns the object: "app" for the app, else derived from the manager's `labels` option
+ * (tests, benchmarks). A manager adopts and cleans up only its own scope, so a test run beside the live
+ * app on the same engine neither loses its environments to the app's start-up nor takes the app's. */
+export const LABEL_SCOPE = "maillab.scope";
+
+const OWN_LABELS = new Set([LABEL_ENVIRONMENT, LABEL_MACHINE, LABEL_PARAMS, LABEL_CREATED, LABEL_POOL, LABEL_SCOPE]);
+
+export function scopeOf(managerLabels: Record<string, string> | undefined): string {
+  const entries = Object.entries(managerLabels ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length === 0 ? "app" : entries.map(([key, value]) => `${key}=${value}`).join(",");
+}
 
 export function networkName(id: string): string {
   return `maillab-${id}`;
@@ -36,6 +46,7 @@ export function isPoolContainerName(name: string): boolean {
 
 export interface EnvironmentLabelInput {
   id: string;
+  scope: string;
   params: EnvironmentParams;
   createdAt: number;
   pool: boolean;
@@ -47,6 +58,7 @@ export function networkLabels(input: EnvironmentLabelInput): Record<string, stri
   return {
     ...input.extra,
     [LABEL_ENVIRONMENT]: input.id,
+    [LABEL_SCOPE]: input.scope,
     [LABEL_PARAMS]: JSON.stringify(input.params),
     [LABEL_CREATED]: String(input.createdAt),
     ...(input.pool ? { [LABEL_POOL]: "1" } : {}),

@@ -45,3 +45,19 @@ describe("WarmPool", () => {
     expect(pool.take()).toBeUndefined();
   });
 });
+
+describe("WarmPool after a restart", () => {
+  it("keeps adopted extra members until they are claimed or the target is set again", async () => {
+    const { pool, destroyed } = fakePool();
+    pool.add("old1");
+    pool.add("old2");
+    pool.setTarget(1, { trim: false });
+    await pool.settled();
+    expect(pool.status().ready).toBe(2);
+    expect(pool.take()).toBe("old1");
+    expect(pool.take()).toBe("old2");
+    await pool.settled();
+    expect(pool.status().ready).toBe(1); // refilled to the target
+    expect(destroyed).toEqual([]);
+  });
+});

@@ -17,6 +17,7 @@ const RETRY_MAX_MS = 60_000;
 
 export class WarmPool {
   private target = 0;
+  private trim = false;
   private readonly ready: string[] = [];
   private running = false;
   private disposed = false;
@@ -26,10 +27,15 @@ export class WarmPool {
 
   constructor(private readonly deps: WarmPoolDeps) {}
 
-  /** Sets how many ready members to keep; builds or trims in the background. */
-  setTarget(n: number): void {
+  /**
+   * Sets how many ready members to keep and builds up to it in the background. Extra members are
+   * removed only with `trim` (the default): at start-up, members pre-warmed for a class before a
+   * restart are kept and handed out first.
+   */
+  setTarget(n: number, { trim = true }: { trim?: boolean } = {}): void {
     if (!Number.isInteger(n) || n < 0) throw new Error(`pool size must be a whole number ≥ 0, got ${n}`);
     this.target = n;
+    this.trim = trim;
     this.kick();
   }
 
@@ -63,7 +69,7 @@ export class WarmPool {
 
   /** Resolves once the pool has reached its target and stopped working (tests, benchmarks). */
   settled(): Promise<void> {
-    if (!this.running && this.ready.length === this.target) return Promise.resolve();
+    if (!this.running && this.ready.length >= this.target) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -78,18 +84,29 @@ export class WarmPool {
     this.running = true;
     void this.loop().finally(() => {
       this.running = false;
-      if (!this.retryTimer && this.ready.length === this.target) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      if (this.disposed || this.retryTimer) return;
+      // A take()/setTarget() while the loop was finishing found it still running: look again.
+      if (this.needsWork()) return this.kick();
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
     });
+  }
+
+  private needsWork(): boolean {
+    return this.ready.length < this.target || (this.trim && this.ready.length > this.target);
   }
 
   private async loop(): Promise<void> {
     while (!this.disposed) {
       if (this.ready.length > this.target) {
+        if (!this.trim) return;
         const extra = this.ready.pop()!;
         await this.deps.destroyMember(extra).catch((e: unknown) => this.deps.log(`warm pool: removing ${extra} failed: ${String(e)}`));
         continue;
       }
-      if (this.ready.length === this.target) return;
+      if (this.ready.length === this.target) {
+        this.trim = false; // later extras (adopted) are kept again until the next setTarget
+        return;
+      }
       await this.deps.whenQuiet();
       if (this.disposed || this.ready.length >= this.target) continue;
       try {

@@ -16,5 +16,6 @@ export {
   type TerminalUpgradeHandler,
 } from "./upgrade";
 export type { SpawnSpec, SessionStats } from "./session";
+export { dockerExecSpawnSpec, type DockerExecOptions } from "./docker-exec";
 export { listRecordings, type RecordingInfo } from "./recorder";
 export { TERMINAL_PATH_PREFIX } from "@/lib/terminal-protocol";

@@ -118,6 +118,7 @@ export class TerminalSession {
   private cols: number;
   private rows: number;
   private paused = false;
+  private awaitingDrain = false;
   /** Flow-control reference kept while no learner-side socket is attached. */
   private frozenAck = 0;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -149,7 +150,7 @@ export class TerminalSession {
       cols: this.cols,
       rows: this.rows,
       cwd: spec.cwd ?? process.cwd(),
-      env: { ...process.env, ...spec.env },
+      env: { ...ptyBaseEnv(), ...spec.env },
       encoding: null,
     });
     this.recorder = settings.recordingsDir
@@ -404,12 +405,17 @@ export class TerminalSession {
       this.paused = true;
       this.stats_.pauses++;
       this.pty.pause();
-      if (backlog > highWater) this.recorder?.onDrain(() => this.checkFlow());
     } else if (this.paused && lag < lowWater && backlog < lowWater) {
       this.paused = false;
       this.pty.resume();
-    } else if (this.paused && backlog >= lowWater) {
-      this.recorder?.onDrain(() => this.checkFlow());
+    }
+    // Paused (also) because the disk is slow: look again once the recording has drained.
+    if (this.paused && backlog >= lowWater && !this.awaitingDrain && this.recorder) {
+      this.awaitingDrain = true;
+      this.recorder.onDrain(() => {
+        this.awaitingDrain = false;
+        this.checkFlow();
+      });
     }
   }
 
@@ -515,6 +521,17 @@ export class TerminalSession {
     if (this.recorder) tasks.push(this.recorder.close());
     void Promise.all(tasks).then(() => this.resolveDone());
   }
+}
+
+/**
+ * What the pty's command inherits from the server: enough for the docker CLI
+ * (PATH, HOME for ~/.docker, DOCKER_*), not the app's secrets.
+ */
+function ptyBaseEnv(): Record<string, string> {
+  const keep = /^(PATH|HOME|USER|LOGNAME|LANG|LC_[A-Z]+|TZ|TMPDIR|XDG_RUNTIME_DIR|DOCKER_[A-Z_]+|SSL_CERT_FILE|SSL_CERT_DIR)$/;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && keep.test(k)) env[k] = v;
+  return env;
 }
 
 function closeSocket(ws: WebSocket, code: number, reason: string): void {

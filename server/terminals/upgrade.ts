@@ -269,6 +269,10 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
 
   handler.closeEnvironment = async (envId, code = TerminalCloseCode.RESTARTED, reason = "environment closed") => {
     const ends: Promise<void>[] = [];
+    // Sessions still starting (spawnSpec may be resuming the machines) are ended once they exist.
+    for (const [k, pending] of starting) {
+      if (k.startsWith(`${envId}/`)) ends.push(pending.then((s) => s.end(code, reason), () => undefined));
+    }
     for (const s of live.values()) if (s.envId === envId) ends.push(s.end(code, reason));
     await Promise.all(ends);
   };

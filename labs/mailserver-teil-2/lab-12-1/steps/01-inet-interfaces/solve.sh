@@ -4,7 +4,7 @@ set -e
 postconf -e "inet_interfaces = all" "inet_protocols = all"
 systemctl restart postfix 2>/dev/null || service postfix restart 2>/dev/null || { postfix stop 2>/dev/null || true; postfix start; }
 for _ in $(seq 50); do
-  listening_on 25 | grep -qvE '^(127\.|::1$)' && exit 0
+  listens_outside 25 && exit 0
   sleep 0.2
 done
 echo "Postfix does not listen on port 25 after the restart" >&2

@@ -8,13 +8,15 @@ if ! smtp_open "$MAIL_HOST" 25; then
 fi
 smtp "EHLO $CHECK_HELO"
 smtp "MAIL FROM:<$CHECK_FROM>" || fail "MAIL FROM wurde abgelehnt: $SMTP_REPLY" "MAIL FROM was rejected: $SMTP_REPLY"
-bad=""
+bad="" hinted=" "
 for rcpt in "$MAILLAB_USER1@$MAILLAB_DOMAIN" "$MAILLAB_USER2@$MAILLAB_DOMAIN" "$MAILLAB_USER1@$MAILLAB_MAIL_HOST"; do
   if ! smtp "RCPT TO:<$rcpt>"; then
-    bad+="$rcpt "
-    reply=$(tail -n1 <<<"$SMTP_REPLY")
+    bad+="${bad:+, }$rcpt"
+    reply=$(last_line "$SMTP_REPLY")
     case $reply in
       *"Relay access denied"*)
+        [[ $hinted == *" ${rcpt#*@} "* ]] && continue
+        hinted+="${rcpt#*@} "
         hint "$rcpt: „Relay access denied“ – Postfix betrachtet ${rcpt#*@} nicht als lokale Domain: sie fehlt in mydestination." \
              "$rcpt: \"Relay access denied\" – Postfix does not treat ${rcpt#*@} as a local domain: it is missing from mydestination." ;;
       *"User unknown"*)

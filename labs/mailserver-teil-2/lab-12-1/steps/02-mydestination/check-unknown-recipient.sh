@@ -15,12 +15,12 @@ if smtp "RCPT TO:<$rcpt>"; then
        "Postfix accepts mail for users that do not exist and would have to bounce it later. Is local_recipient_maps empty or luser_relay set?"
   fail "$rcpt wurde angenommen statt abgewiesen" "$rcpt was accepted instead of rejected"
 fi
-reply=$(tail -n1 <<<"$SMTP_REPLY")
+code=$SMTP_CODE reply=$(last_line "$SMTP_REPLY")
 smtp_quit >/dev/null
-if [ "$SMTP_CODE" = 550 ] && grep -qi "unknown" <<<"$reply"; then
+if [ "$code" = 550 ] && [[ ${reply,,} == *unknown* ]]; then
   pass "Unbekannte Benutzer werden abgewiesen: $reply" "Unknown users are rejected: $reply"
 fi
-if grep -q "Relay access denied" <<<"$reply"; then
+if [[ $reply == *"Relay access denied"* ]]; then
   hint "„Relay access denied“ statt „User unknown“: $MAILLAB_DOMAIN ist für Postfix (noch) keine lokale Domain – sie fehlt in mydestination." \
        "\"Relay access denied\" instead of \"User unknown\": $MAILLAB_DOMAIN is not (yet) a local domain for Postfix – it is missing from mydestination."
 fi

@@ -9,9 +9,9 @@ fi
 smtp "EHLO $CHECK_HELO"
 smtp "MAIL FROM:<$CHECK_FROM>" || fail "MAIL FROM wurde abgelehnt: $SMTP_REPLY" "MAIL FROM was rejected: $SMTP_REPLY"
 smtp "RCPT TO:<someone@elsewhere.example>"
-code=$SMTP_CODE reply=$(tail -n1 <<<"$SMTP_REPLY")
+code=$SMTP_CODE reply=$(last_line "$SMTP_REPLY")
 smtp "RSET"; smtp_quit >/dev/null
-if [[ $code =~ ^[45] ]] && grep -q "Relay access denied" <<<"$reply"; then
+if [[ $code == [45]* && $reply == *"Relay access denied"* ]]; then
   pass "Relaying wird verweigert: $reply" "Relaying is refused: $reply"
 fi
 if [[ $code == 2* ]]; then

@@ -4,7 +4,7 @@ mn=$(pc mynetworks)
 note "mynetworks = $mn"
 note "smtpd_relay_restrictions = $(pc smtpd_relay_restrictions)"
 note "smtpd_recipient_restrictions = $(pc smtpd_recipient_restrictions)"
-for entry in $(tr ',' ' ' <<<"$mn"); do
+for entry in ${mn//,/ }; do
   case $entry in
     0.0.0.0/0|0/0|"[::]/0"|::/0)
       hint "mynetworks enthält $entry – damit vertraut Postfix dem ganzen Internet: ein offenes Relay. Niemals fremde Adressen eintragen!" \

@@ -1,0 +1,177 @@
+/**
+ * Terminal benchmark (DESIGN.md §7: keystroke echo round trip p99 ≤ 25 ms with
+ * 50 terminals attached).
+ *
+ * Real stack: the terminal upgrade handler on an HTTP server (port 0), real
+ * `ws` sockets driven by the real client class (TerminalConnection), node-pty
+ * running `docker exec -it … bash -l` into a few throwaway containers
+ * (10 terminals per container). A "keystroke" is one byte typed at an empty
+ * bash prompt; its round trip ends when the echo arrives at the client.
+ * Keystrokes alternate `x` and DEL, so the line stays empty.
+ *
+ * Scenarios:
+ * - `echo1`: one terminal attached, typing.
+ * - `echo50idle`: 50 attached, one typing.
+ * - `echo50busy`: 50 attached, all typing at once (~8 keys/s each, 400 keys/s total).
+ * Memory: the server process's RSS and JS heap (+ external buffers) growth per
+ * attached terminal (this process also hosts the 50 light test clients, so it
+ * is an upper bound), and the RSS of the per-terminal `docker exec` client
+ * processes (the pty children), which dominate.
+ *
+ * Run alone: `npx tsx bench/terminals.ts`.
+ */
+import { readFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  freshEnvId,
+  removeTestContainer,
+  startTestContainer,
+  startTestServer,
+  testSpawnSpec,
+  TestTerminal,
+  type TestServer,
+} from "../server/terminals/testing";
+
+const TERMINALS = 50;
+const PER_CONTAINER = 10;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+function round(n: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+/** Types `count` keystrokes into `t`, each after the previous echo plus `gapMs`; returns round trips (ms). */
+async function typeAndTime(t: TestTerminal, count: number, gapMs: () => number): Promise<number[]> {
+  const rtts: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const key = i % 2 === 0 ? "x" : "\x7f";
+    const expect = i % 2 === 0 ? "x" : "\b";
+    const from = t.textLength;
+    const t0 = performance.now();
+    if (!t.type(key)) throw new Error("terminal not open");
+    await t.until(() => t.textFrom(from).includes(expect), "echo", 10_000);
+    rtts.push(performance.now() - t0);
+    await sleep(gapMs());
+  }
+  return rtts;
+}
+
+async function rssOfPid(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+export async function benchTerminals(): Promise<Record<string, number>> {
+  const containers = await Promise.all(Array.from({ length: Math.ceil(TERMINALS / PER_CONTAINER) }, () => startTestContainer()));
+  let server: TestServer | null = null;
+  const terms: TestTerminal[] = [];
+  try {
+    let next = 0;
+    const envContainer = new Map<string, string>();
+    server = await startTestServer({
+      authorize: () => ({ ok: true, role: "learner", name: "bench" }),
+      spawnSpec: (envId) => testSpawnSpec(envContainer.get(envId)!),
+      pingIntervalMs: 0,
+      recordingsDir: null,
+      log: () => {},
+    });
+    const srv = server;
+    const open = async (): Promise<TestTerminal> => {
+      const envId = freshEnvId();
+      envContainer.set(envId, containers[Math.floor(next++ / PER_CONTAINER) % containers.length]!);
+      const t = new TestTerminal(srv.url(envId, "mail"), { cols: 120, rows: 32 }).connect();
+      terms.push(t);
+      await t.waitStatus("open", 30_000);
+      await t.waitFor(/# $/, 30_000);
+      return t;
+    };
+
+    // Warm up (JIT, first docker exec), then measure one terminal.
+    const first = await open();
+    await typeAndTime(first, 20, () => 5);
+    gc();
+    await sleep(200);
+    const memOne = process.memoryUsage();
+    const echo1 = (await typeAndTime(first, 200, () => 10)).sort((a, b) => a - b);
+
+    // Attach the other 49 (10 at a time: docker exec start-up is the slow part).
+    while (terms.length < TERMINALS) {
+      await Promise.all(Array.from({ length: Math.min(10, TERMINALS - terms.length) }, () => open()));
+    }
+    await sleep(500);
+    gc();
+    await sleep(200);
+    const memAll = process.memoryUsage();
+    const js = (m: NodeJS.MemoryUsage) => m.heapUsed + m.external;
+    const ptyRss: number[] = [];
+    for (const s of srv.handler.sessions()) {
+      const sess = srv.handler.session(s.envId, s.machine);
+      if (sess) ptyRss.push(await rssOfPid(sess.pid));
+    }
+
+    const echo50idle = (await typeAndTime(terms[TERMINALS - 1]!, 200, () => 10)).sort((a, b) => a - b);
+
+    // Everyone types: ~8 keys/s each with jitter, 40 keystrokes per terminal.
+    const busy = (
+      await Promise.all(
+        terms.map(async (t, i) => {
+          await sleep((i * 125) / TERMINALS);
+          return typeAndTime(t, 40, () => 100 + Math.random() * 50);
+        }),
+      )
+    )
+      .flat()
+      .sort((a, b) => a - b);
+
+    const mib = 1024 * 1024;
+    return {
+      echo1_p50_ms: round(percentile(echo1, 50)),
+      echo1_p99_ms: round(percentile(echo1, 99)),
+      echo50idle_p50_ms: round(percentile(echo50idle, 50)),
+      echo50idle_p99_ms: round(percentile(echo50idle, 99)),
+      echo50busy_p50_ms: round(percentile(busy, 50)),
+      echo50busy_p99_ms: round(percentile(busy, 99)),
+      echo50busy_max_ms: round(busy.at(-1) ?? NaN),
+      echo50busy_keystrokes: busy.length,
+      server_rss_per_terminal_mib: round((memAll.rss - memOne.rss) / (TERMINALS - 1) / mib, 3),
+      server_heap_per_terminal_kib: round((js(memAll) - js(memOne)) / (TERMINALS - 1) / 1024, 1),
+      server_rss_mib: round(memAll.rss / mib, 1),
+      docker_exec_client_rss_per_terminal_mib: round(ptyRss.reduce((a, b) => a + b, 0) / Math.max(1, ptyRss.length) / mib, 1),
+      terminals: TERMINALS,
+    };
+  } finally {
+    for (const t of terms) t.close();
+    await server?.close();
+    await Promise.all(containers.map((c) => removeTestContainer(c)));
+  }
+}
+
+// `npx tsx bench/terminals.ts`
+if (import.meta.url === `file://${process.argv[1]}`) {
+  benchTerminals().then(
+    (r) => {
+      console.table(r);
+      console.log(JSON.stringify(r));
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

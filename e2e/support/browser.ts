@@ -1,0 +1,49 @@
+import { chromium, type Browser, type Page } from "playwright-core";
+import { expect } from "vitest";
+
+/** Debian's Chromium, never a downloaded browser (DESIGN.md §2). */
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      // The machine's network is closed: without these Chromium keeps dialling out.
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
+    ],
+  });
+}
+
+/** The visible text of a terminal, read from xterm's DOM rows. */
+export async function terminalText(page: Page, machine: string): Promise<string> {
+  return page.locator(`[data-testid="terminal-${machine}"] .xterm-rows`).innerText();
+}
+
+export async function waitForTerminalText(page: Page, machine: string, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = "";
+  while (Date.now() < deadline) {
+    text = await terminalText(page, machine).catch(() => "");
+    if (pattern.test(text)) return text;
+    await page.waitForTimeout(200);
+  }
+  expect.fail(`terminal ${machine} never showed ${pattern}; it shows:\n${text}`);
+}
+
+/** Types a command into a terminal like a person: focus, keys, Enter. */
+export async function typeCommand(page: Page, machine: string, command: string): Promise<void> {
+  await page.locator(`[data-testid="terminal-tab-${machine}"]`).click();
+  await page.locator(`[data-testid="terminal-${machine}"]`).click();
+  await page.keyboard.type(command, { delay: 5 });
+  await page.keyboard.press("Enter");
+}
+
+export async function waitForStep(page: Page, stepId: string, status: "pass" | "fail", timeoutMs = 60_000): Promise<void> {
+  await page.locator(`[data-testid="step-${stepId}"][data-status="${status}"]`).waitFor({ timeout: timeoutMs });
+}

@@ -1,0 +1,32 @@
+#!/bin/bash
+# On mail: evidence that the learner sent a mail over SMTP from partner to a local user:
+#  - mail.log: a queue id whose SMTP client was partner's IP, not sent by a check, delivered by
+#    local(8) into user1's or user2's mailbox; or
+#  - the mailbox: a message whose topmost Received header shows partner's IP and a HELO that is not
+#    the checks' (maillab-check.invalid) – for when the log was rotated away.
+# Checks never complete DATA to a local user, so neither can come from a check.
+found=$(partner_deliveries)
+if [ -n "$found" ]; then
+  read -r qid _ user <<<"$(last_line "$found")"
+  note "mail.log: queue id $qid from partner delivered to $user"
+  pass "Ihre Mail von partner wurde an $user zugestellt (Queue-ID $qid)" "Your mail from partner was delivered to $user (queue id $qid)"
+fi
+hdr=$(mbox_received_headers "$(mailbox_of "$MAILLAB_USER1")" "$(mailbox_of "$MAILLAB_USER2")" |
+  awk -v ip="[$MAILLAB_PARTNER_IP]" -v helo="Received: from $CHECK_HELO " 'index($0, ip) && index($0, helo) != 1 { l = $0 } END { print l }')
+if [ -n "$hdr" ]; then
+  note "$hdr"
+  pass "Ihre Mail von partner liegt im Postfach" "Your mail from partner is in the mailbox"
+fi
+problems=$(partner_smtp_problems)
+if [ -n "$problems" ]; then
+  note "$problems"
+  hint "Postfix hat von partner etwas abgewiesen oder die Verbindung verloren: $(last_line "$problems")" \
+       "Postfix rejected something from partner or lost the connection: $(last_line "$problems")"
+  if [[ $problems == *"lost connection after DATA"* ]]; then
+    hint "Die Verbindung wurde nach DATA getrennt: Beenden Sie den Text mit einer Zeile, die nur einen Punkt „.“ enthält, und warten Sie auf „250 … queued as“." \
+         "The connection was closed after DATA: end the text with a line containing only a dot \".\" and wait for \"250 … queued as\"."
+  fi
+fi
+hint "Senden Sie von partner aus mit telnet mail 25 eine Mail an $MAILLAB_USER1@$MAILLAB_DOMAIN (HELO, MAIL FROM, RCPT TO, DATA, Text, Punkt-Zeile, QUIT)." \
+     "From partner, send a mail to $MAILLAB_USER1@$MAILLAB_DOMAIN with telnet mail 25 (HELO, MAIL FROM, RCPT TO, DATA, text, dot line, QUIT)."
+fail "Noch keine Mail von partner an $MAILLAB_USER1 oder $MAILLAB_USER2 zugestellt" "No mail from partner delivered to $MAILLAB_USER1 or $MAILLAB_USER2 yet"

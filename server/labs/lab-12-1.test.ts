@@ -1,0 +1,74 @@
+// Lab 12.1 end to end on a real environment (real Docker engine, real lab images, real SMTP):
+// on a fresh environment every check of every step fails; then, step by step, each step's checks
+// fail before its solve (guards excepted: they protect what earlier steps achieved) and pass after.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkStep, describeResult, labOf, median, solve, startLabEnvironment, type LabEnvironment } from "./testing";
+import { loadCourse } from "./load-course";
+
+const course = loadCourse();
+const lab = labOf(course, "12-1");
+let env: LabEnvironment;
+
+beforeAll(async () => {
+  env = await startLabEnvironment(course);
+});
+afterAll(async () => {
+  await env?.destroy();
+});
+
+describe("Lab 12.1: Mails von außen annehmen", () => {
+  it("on a fresh environment, every check of every step of the course fails", async () => {
+    for (const l of course.labs) {
+      for (const step of l.steps) {
+        const result = await checkStep(env, step);
+        for (const c of result.checks) expect(c.ok, `${l.id}/${step.id}/${c.id} passes on a fresh environment:\n${describeResult(result)}`).toBe(false);
+        for (const c of result.checks) expect(c.message.de.length * c.message.en.length, `${step.id}/${c.id} has no message`).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it("the failing checks of a fresh environment explain themselves (timings reported)", async () => {
+    const timings: string[] = [];
+    for (const step of lab.steps) {
+      const runs: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t = performance.now();
+        const result = await checkStep(env, step);
+        runs.push(performance.now() - t);
+        expect(result.status).toBe("fail");
+        for (const c of result.checks) expect(c.hints?.de.length ?? 0, `${step.id}/${c.id} fails without a hint`).toBeGreaterThan(0);
+      }
+      timings.push(`${step.id}: median ${median(runs)} ms (fresh, failing)`);
+    }
+    console.log(`[timings 12-1 fresh]\n  ${timings.join("\n  ")}`);
+  });
+
+  for (const step of lab.steps) {
+    it(`step ${step.id}: fails before its solve, passes after`, async () => {
+      const before = await checkStep(env, step);
+      expect(before.status, describeResult(before)).toBe("fail");
+      for (const c of before.checks) {
+        const def = step.checks.find((d) => d.id === c.id)!;
+        if (!def.guard) expect(c.ok, `${step.id}/${c.id} passes before its solve:\n${describeResult(before)}`).toBe(false);
+      }
+      await solve(env, step);
+      const after = await checkStep(env, step);
+      expect(after.status, describeResult(after)).toBe("pass");
+    });
+  }
+
+  it("after all solves every step still passes (timings reported)", async () => {
+    const timings: string[] = [];
+    for (const step of lab.steps) {
+      const runs: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t = performance.now();
+        const result = await checkStep(env, step);
+        runs.push(performance.now() - t);
+        expect(result.status, describeResult(result)).toBe("pass");
+      }
+      timings.push(`${step.id}: median ${median(runs)} ms (solved, passing)`);
+    }
+    console.log(`[timings 12-1 solved]\n  ${timings.join("\n  ")}`);
+  });
+});

@@ -1,0 +1,108 @@
+// Test support for the lab end-to-end tests: real environments from server/docker (real Docker
+// engine, real lab images), the course loaded from labs/, and small helpers to run checks/solves.
+import type { EnvironmentParams, MachineName } from "@/lib/machines";
+import type { Course, Lab, Step, StepResult } from "@/lib/lab-schema";
+import { EnvironmentManager } from "../docker/environments";
+import { runStepChecks, solveStep, type ExecFn, type RunContext } from "./check-runner";
+import { loadCourse } from "./load-course";
+
+export interface LabEnvironment extends RunContext {
+  manager: EnvironmentManager;
+  destroy(): Promise<void>;
+  /** Runs a shell command in a machine as root; throws with its output when it exits non-zero. */
+  sh(machine: MachineName, script: string, timeoutMs?: number): Promise<string>;
+}
+
+/**
+ * Lab images: the tag the environments module uses (`:bookworm`) when present, else `:dev`
+ * (what a development build produces). MAILLAB_TEST_IMAGE_TAG forces a tag.
+ */
+async function images(): Promise<Partial<Record<MachineName, string>> | undefined> {
+  const forced = process.env.MAILLAB_TEST_IMAGE_TAG;
+  if (forced) return { mail: `maillab/mail:${forced}`, partner: `maillab/partner:${forced}` };
+  const docker = new EnvironmentManager({ hostFirewall: false, log: () => undefined }).docker;
+  const has = (image: string) =>
+    docker
+      .getImage(image)
+      .inspect()
+      .then(() => true)
+      .catch(() => false);
+  if ((await has("maillab/mail:bookworm")) && (await has("maillab/partner:bookworm"))) return undefined;
+  if ((await has("maillab/mail:dev")) && (await has("maillab/partner:dev"))) return { mail: "maillab/mail:dev", partner: "maillab/partner:dev" };
+  throw new Error("lab images maillab/mail and maillab/partner are missing: build them first (npm run images)");
+}
+
+let shared: { manager: EnvironmentManager; users: number } | undefined;
+
+/** A fresh environment (both machines ready) with the course loaded. */
+export async function startLabEnvironment(course: Course = loadCourse()): Promise<LabEnvironment> {
+  if (!shared) {
+    const manager = new EnvironmentManager({
+      labels: { "maillab.test": `labs-${process.pid}` },
+      idleStopMs: 0,
+      ttlMs: 0,
+      hostFirewall: false,
+      images: await images(),
+      log: () => undefined,
+    });
+    await manager.init();
+    shared = { manager, users: 0 };
+  }
+  shared.users++;
+  const manager = shared.manager;
+  const info = await manager.create({ usePool: false });
+  await manager.waitReady(info.id);
+  const exec: ExecFn = (envId, machine, cmd, opts) => manager.exec(envId, machine, cmd, opts);
+  const env: LabEnvironment = {
+    manager,
+    exec,
+    envId: info.id,
+    params: info.params as EnvironmentParams,
+    course,
+    async destroy() {
+      await manager.destroy(info.id).catch(() => undefined);
+      if (shared && --shared.users === 0) {
+        shared.manager.dispose();
+        shared = undefined;
+      }
+    },
+    async sh(machine, script, timeoutMs = 60_000) {
+      const r = await manager.exec(info.id, machine, ["bash", "-c", script], { timeoutMs });
+      if (r.exitCode !== 0) throw new Error(`${machine}: \`${script}\` exited ${r.exitCode}:\n${r.stdout}${r.stderr}`);
+      return r.stdout;
+    },
+  };
+  return env;
+}
+
+export function labOf(course: Course, labId: string): Lab {
+  const lab = course.labs.find((l) => l.id === labId);
+  if (!lab) throw new Error(`no lab ${labId}`);
+  return lab;
+}
+
+export async function checkStep(env: LabEnvironment, step: Step): Promise<StepResult> {
+  return runStepChecks({ ...env, step });
+}
+
+export async function solve(env: LabEnvironment, step: Step): Promise<void> {
+  await solveStep({ ...env, step });
+}
+
+/** Solves the steps of a lab in order, optionally stopping after the step with id `upTo`. */
+export async function solveLabSteps(env: LabEnvironment, lab: Lab, filter: (step: Step) => boolean = () => true): Promise<void> {
+  for (const step of lab.steps) if (filter(step)) await solve(env, step);
+}
+
+/** A readable summary of failing/passing checks for assertion messages. */
+export function describeResult(result: StepResult): string {
+  return result.checks
+    .map((c) => `${c.ok ? "PASS" : "FAIL"} ${c.id}: ${c.message.en}${c.hints?.en.length ? `\n    hints: ${c.hints.en.join(" | ")}` : ""}\n    ${(c.transcript ?? "").trim().split("\n").slice(-12).join("\n    ")}`)
+    .join("\n");
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : Math.round((sorted[mid - 1]! + sorted[mid]!) / 2);
+}
