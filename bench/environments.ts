@@ -5,12 +5,13 @@
  *   probe loop started right after create returns, timestamped with the (shared) kernel clock, so
  *   docker-exec round trips don't inflate it;
  * - create → attachable from the warm pool (claim = rename of two containers);
+ * - one docker exec round trip, and a burst of creates at once (a class joining);
  * - idle memory of one environment: the machine's used memory (MemTotal - MemAvailable) before and
  *   after starting 20 ready environments, divided by 20 — containers, containerd shims, network
  *   devices, everything — and, for comparison, the containers' own cgroup usage (without page cache).
  *
  * Medians of several runs, images prebuilt. Not a timed test: it prints and returns numbers.
- * Run alone: `npx tsx bench/environments.ts` (env BENCH_RUNS, BENCH_MEMORY_ENVS to change sizes).
+ * Run alone: `npx tsx bench/environments.ts` (env BENCH_RUNS, BENCH_MEMORY_ENVS, BENCH_BURST change sizes).
  */
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -19,6 +20,7 @@ import { EnvironmentManager, type EnvironmentInfo } from "../server/docker/envir
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const MEMORY_ENVS = Number(process.env.BENCH_MEMORY_ENVS ?? 20);
+const BURST = Number(process.env.BENCH_BURST ?? 10);
 /** Let freshly started services finish their first-start work (users, TLS key) before measuring memory. */
 const MEMORY_SETTLE_MS = 10_000;
 
@@ -80,6 +82,22 @@ export async function benchEnvironments(): Promise<Record<string, number>> {
     }
     results.create_cold_attachable_ms = round(median(cold));
     results.create_cold_smtp_ms = round(median(smtp));
+
+    // One docker exec round trip (what every check pays at least once).
+    const probe = await manager.create({ usePool: false });
+    await manager.waitReady(probe.id);
+    const execTimes: number[] = [];
+    for (let i = 0; i < RUNS * 3; i++) execTimes.push((await manager.exec(probe.id, "mail", ["true"])).durationMs);
+    results.exec_roundtrip_ms = round(median(execTimes));
+    await manager.destroy(probe.id);
+
+    // A class joining at once: BURST creates together (the manager runs MAX_PARALLEL_CREATES at a time).
+    const burstStart = performance.now();
+    const burst = await Promise.all(Array.from({ length: BURST }, () => manager.create({ usePool: false })));
+    results[`create_burst${BURST}_all_attachable_ms`] = round(performance.now() - burstStart);
+    results[`create_burst${BURST}_median_ms`] = round(median(burst.map((e) => e.timings.createMs!)));
+    await Promise.all(burst.map((e) => manager.waitReady(e.id)));
+    await Promise.all(burst.map((e) => manager.destroy(e.id)));
 
     const warmTimes: number[] = [];
     manager.fillPool(1);

@@ -10,17 +10,25 @@
  * Keystrokes alternate `x` and DEL, so the line stays empty.
  *
  * Scenarios:
+ * - `raw_docker_exec_echo1`: baseline without our server (node-pty straight into `docker exec`).
  * - `echo1`: one terminal attached, typing.
  * - `echo50idle`: 50 attached, one typing.
- * - `echo50busy`: 50 attached, all typing at once (~8 keys/s each, 400 keys/s total).
+ * - `echo50busy`: 50 attached, all typing at once (~8 keys/s each, 400 keys/s total),
+ *   and `raw_docker_exec_echo50busy`: the same load straight into 50 `docker exec`s.
  * Memory: the server process's RSS and JS heap (+ external buffers) growth per
  * attached terminal (this process also hosts the 50 light test clients, so it
  * is an upper bound), and the RSS of the per-terminal `docker exec` client
  * processes (the pty children), which dominate.
  *
- * Run alone: `npx tsx bench/terminals.ts`.
+ * The machine's load average is reported too: on a shared 2-core box the tail
+ * latencies are dominated by whatever else runs (compare the raw baselines).
+ *
+ * Run alone: `npx tsx bench/terminals.ts` (add `node --expose-gc --import tsx`
+ * for steadier memory figures).
  */
 import { readFile } from "node:fs/promises";
+import os from "node:os";
+import * as pty from "node-pty";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   freshEnvId,
@@ -60,6 +68,69 @@ async function typeAndTime(t: TestTerminal, count: number, gapMs: () => number):
     await sleep(gapMs());
   }
   return rtts;
+}
+
+/** A pty straight into `docker exec`, without our server: the baseline. */
+class RawTerminal {
+  private buf = "";
+  private waiter: { expect: string; resolve: () => void } | null = null;
+  private readonly spec: ReturnType<typeof testSpawnSpec>;
+  private readonly p: pty.IPty;
+  constructor(container: string) {
+    this.spec = testSpawnSpec(container);
+    this.p = pty.spawn(this.spec.file, this.spec.args, {
+      name: "xterm-256color",
+      cols: 120,
+      rows: 32,
+      env: { ...process.env, ...this.spec.env } as Record<string, string>,
+      encoding: null,
+    });
+    this.p.onData((d) => {
+      this.buf += (d as unknown as Buffer).toString("latin1");
+      if (this.buf.length > 65536) this.buf = this.buf.slice(-1024);
+      if (this.waiter && this.buf.includes(this.waiter.expect)) {
+        const w = this.waiter;
+        this.waiter = null;
+        w.resolve();
+      }
+    });
+  }
+  async ready(): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (!/# $/.test(this.buf)) {
+      if (Date.now() > deadline) throw new Error("raw terminal: no prompt");
+      await sleep(20);
+    }
+  }
+  async type(count: number, gapMs: () => number): Promise<number[]> {
+    const rtts: number[] = [];
+    for (let i = 0; i < count; i++) {
+      this.buf = "";
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => {
+        this.waiter = { expect: i % 2 === 0 ? "x" : "\b", resolve };
+        this.p.write(i % 2 === 0 ? "x" : "\x7f");
+      });
+      rtts.push(performance.now() - t0);
+      await sleep(gapMs());
+    }
+    return rtts;
+  }
+  async close(): Promise<void> {
+    this.p.kill();
+    await this.spec.terminate?.();
+  }
+}
+
+/** Everyone types ~8 keys/s with jitter, 40 keystrokes each; all round trips, sorted. */
+async function busyTyping(typers: ((count: number, gap: () => number) => Promise<number[]>)[]): Promise<number[]> {
+  const all = await Promise.all(
+    typers.map(async (type, i) => {
+      await sleep((i * 125) / typers.length);
+      return type(40, () => 100 + Math.random() * 50);
+    }),
+  );
+  return all.flat().sort((a, b) => a - b);
 }
 
 async function rssOfPid(pid: number): Promise<number> {
@@ -108,12 +179,18 @@ export async function benchTerminals(): Promise<Record<string, number>> {
     await sleep(200);
     const memOne = process.memoryUsage();
     const echo1 = (await typeAndTime(first, 200, () => 10)).sort((a, b) => a - b);
+    const rawOne = new RawTerminal(containers[0]!);
+    await rawOne.ready();
+    const raw1 = (await rawOne.type(200, () => 10)).sort((a, b) => a - b);
+    await rawOne.close();
 
     // Attach the other 49 (10 at a time: docker exec start-up is the slow part).
     while (terms.length < TERMINALS) {
       await Promise.all(Array.from({ length: Math.min(10, TERMINALS - terms.length) }, () => open()));
     }
     await sleep(500);
+    gc();
+    await sleep(200);
     gc();
     await sleep(200);
     const memAll = process.memoryUsage();
@@ -126,20 +203,29 @@ export async function benchTerminals(): Promise<Record<string, number>> {
 
     const echo50idle = (await typeAndTime(terms[TERMINALS - 1]!, 200, () => 10)).sort((a, b) => a - b);
 
-    // Everyone types: ~8 keys/s each with jitter, 40 keystrokes per terminal.
-    const busy = (
-      await Promise.all(
-        terms.map(async (t, i) => {
-          await sleep((i * 125) / TERMINALS);
-          return typeAndTime(t, 40, () => 100 + Math.random() * 50);
-        }),
-      )
-    )
-      .flat()
-      .sort((a, b) => a - b);
+    // Everyone types at once, through our server ...
+    const cpu0 = process.cpuUsage();
+    const busy = await busyTyping(terms.map((t) => (n: number, gap: () => number) => typeAndTime(t, n, gap)));
+    const cpuBusy = process.cpuUsage(cpu0);
+    for (const t of terms) t.close();
+    // ... and the same load straight into docker exec (no server), for comparison.
+    const raws = Array.from({ length: TERMINALS }, (_, i) => new RawTerminal(containers[Math.floor(i / PER_CONTAINER) % containers.length]!));
+    let rawBusy: number[] = [];
+    let rawCpuMs = NaN;
+    try {
+      await Promise.all(raws.map((r) => r.ready()));
+      const rc0 = process.cpuUsage();
+      rawBusy = await busyTyping(raws.map((r) => (n: number, gap: () => number) => r.type(n, gap)));
+      const rc = process.cpuUsage(rc0);
+      rawCpuMs = (rc.user + rc.system) / 1000;
+    } finally {
+      await Promise.all(raws.map((r) => r.close()));
+    }
 
     const mib = 1024 * 1024;
     return {
+      raw_docker_exec_echo1_p50_ms: round(percentile(raw1, 50)),
+      raw_docker_exec_echo1_p99_ms: round(percentile(raw1, 99)),
       echo1_p50_ms: round(percentile(echo1, 50)),
       echo1_p99_ms: round(percentile(echo1, 99)),
       echo50idle_p50_ms: round(percentile(echo50idle, 50)),
@@ -148,11 +234,16 @@ export async function benchTerminals(): Promise<Record<string, number>> {
       echo50busy_p99_ms: round(percentile(busy, 99)),
       echo50busy_max_ms: round(busy.at(-1) ?? NaN),
       echo50busy_keystrokes: busy.length,
+      node_cpu_ms_per_keystroke_busy: round((cpuBusy.user + cpuBusy.system) / 1000 / Math.max(1, busy.length), 3),
+      node_cpu_ms_per_keystroke_raw: round(rawCpuMs / Math.max(1, rawBusy.length), 3),
+      raw_docker_exec_echo50busy_p50_ms: round(percentile(rawBusy, 50)),
+      raw_docker_exec_echo50busy_p99_ms: round(percentile(rawBusy, 99)),
       server_rss_per_terminal_mib: round((memAll.rss - memOne.rss) / (TERMINALS - 1) / mib, 3),
       server_heap_per_terminal_kib: round((js(memAll) - js(memOne)) / (TERMINALS - 1) / 1024, 1),
       server_rss_mib: round(memAll.rss / mib, 1),
       docker_exec_client_rss_per_terminal_mib: round(ptyRss.reduce((a, b) => a + b, 0) / Math.max(1, ptyRss.length) / mib, 1),
       terminals: TERMINALS,
+      load_average_1m: round(os.loadavg()[0] ?? NaN),
     };
   } finally {
     for (const t of terms) t.close();

@@ -1,20 +1,20 @@
-// Turns a machine's spec (server/docker/machine-spec.ts, owned by the images) and an environment's
-// params into the Docker create options: limits, capabilities, network identity, env contract.
-// PROVISIONAL: until machine-spec.ts lands, the spec values live here.
+// Turns a machine's spec (./machine-spec.ts: the images' contract) and an environment's params into
+// Docker's create options: limits, capabilities, network identity, the env contract.
 import type Dockerode from "dockerode";
 import type { EnvironmentParams, MachineName } from "@/lib/machines";
+import { imageTag } from "./images";
+import { MACHINE_SPECS, machineEnv } from "./machine-spec";
 
-export const READY_FILE = "/run/maillab/ready";
-/** docker stop grace: maillab-init stops Postfix/Dovecot (≤ 5 s) and syslog (≤ 2 s) on SIGTERM. */
-export const STOP_TIMEOUT_S = 8;
+export { READY_FILE } from "./machine-spec";
 
-const SPEC: Record<MachineName, { image: string; memoryBytes: number; pidsLimit: number; nanoCpus: number; capAdd: string[]; init: boolean }> = {
-  mail: { image: "maillab/mail:dev", memoryBytes: 256 * 1024 * 1024, pidsLimit: 256, nanoCpus: 1e9, capAdd: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL"], init: false },
-  partner: { image: "maillab/partner:dev", memoryBytes: 128 * 1024 * 1024, pidsLimit: 128, nanoCpus: 1e9, capAdd: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL"], init: false },
-};
-
+/** The image a machine runs: content-hash tag of docker/ (./images.ts). */
 export function machineImage(machine: MachineName): string {
-  return SPEC[machine].image;
+  return imageTag(machine);
+}
+
+/** `docker stop` grace per machine (maillab-init stops the services on SIGTERM). */
+export function stopTimeoutS(machine: MachineName): number {
+  return MACHINE_SPECS[machine].stopTimeoutS;
 }
 
 export interface ContainerConfigInput {
@@ -23,56 +23,46 @@ export interface ContainerConfigInput {
   network: string;
   params: EnvironmentParams;
   labels: Record<string, string>;
-  /** Override the spec's image (development). */
+  /** Override the image (development against another build). */
   image?: string;
-  /** Override the image's command (development). */
+  /** Override the image's command (development: a bare base image with ["sleep", "infinity"]). */
   command?: string[];
 }
 
-export function machineEnv(machine: MachineName, params: EnvironmentParams): string[] {
-  const [user1, user2] = params.users;
-  return [
-    `MAILLAB_MACHINE=${machine}`,
-    `MAILLAB_DOMAIN=${params.domain}`,
-    `MAILLAB_USER1=${user1?.name ?? ""}`,
-    `MAILLAB_PASSWORD1=${user1?.password ?? ""}`,
-    `MAILLAB_USER2=${user2?.name ?? ""}`,
-    `MAILLAB_PASSWORD2=${user2?.password ?? ""}`,
-  ];
-}
-
 export function buildContainerOptions(input: ContainerConfigInput): Dockerode.ContainerCreateOptions {
-  const spec = SPEC[input.machine];
   const { params, machine } = input;
+  const spec = MACHINE_SPECS[machine];
   const ip = machine === "mail" ? params.mailIp : params.partnerIp;
   const aliases = machine === "mail" ? ["mail", params.mailHost] : ["partner"];
   return {
     name: input.name,
-    Image: input.image ?? spec.image,
-    ...(input.command ? { Cmd: input.command } : {}),
-    Hostname: machine,
-    Domainname: machine === "mail" ? params.domain : undefined,
+    Image: input.image ?? machineImage(machine),
+    // The image's ENTRYPOINT (tini → maillab-init) is the machine's boot; only development overrides it.
+    ...(input.command ? { Entrypoint: input.command.slice(0, 1), Cmd: input.command.slice(1) } : {}),
+    Hostname: spec.hostname,
     Env: machineEnv(machine, params),
     Labels: input.labels,
-    StopTimeout: STOP_TIMEOUT_S,
+    StopTimeout: spec.stopTimeoutS,
     HostConfig: {
       NetworkMode: input.network,
-      Init: spec.init,
+      Init: spec.init, // false: tini in the image is PID 1 already
       Memory: spec.memoryBytes,
-      MemorySwap: spec.memoryBytes,
+      MemorySwap: spec.memoryBytes, // same as Memory: no swap
       PidsLimit: spec.pidsLimit,
       NanoCpus: spec.nanoCpus,
+      OomScoreAdj: spec.oomScoreAdj,
       CapDrop: ["ALL"],
-      CapAdd: spec.capAdd,
+      CapAdd: [...spec.capAdd],
+      // No no-new-privileges: see NO_NEW_PRIVILEGES_NOTE in machine-spec.ts (postdrop, su, passwd).
+      SecurityOpt: [...spec.securityOpt],
       Privileged: false,
-      ReadonlyRootfs: false,
-      RestartPolicy: { Name: "no" },
+      Sysctls: { ...spec.sysctls },
+      RestartPolicy: { Name: "no" }, // after an engine restart the app decides (adopt, resume on use)
+      // A learner's chatty daemon must not fill the host's disk through the container log.
       LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
-      // Unprivileged ICMP sockets: `ping` works without CAP_NET_RAW (the image must ship ping without
-      // file capabilities, or exec fails with EPERM under CapDrop ALL).
-      Sysctls: { "net.ipv4.ping_group_range": "0 2147483647" },
       // Names outside the environment can't resolve (no route out), and Docker's embedded DNS would
-      // wait 10-20 s for the upstream on every miss; fail after 2 s instead. Own names answer in ms.
+      // make every such lookup wait 10-20 s for an unreachable upstream; fail after 2 s instead.
+      // The environment's own names are answered by the engine within milliseconds.
       DnsOptions: ["timeout:2", "attempts:1"],
     },
     NetworkingConfig: {

@@ -5,10 +5,10 @@ import { connect, createServer, type AddressInfo, type Server } from "node:net";
 import { execFileSync } from "node:child_process";
 import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MachineName } from "@/lib/machines";
 import { machineImage } from "./container-config";
 import { EnvironmentManager, type EnvironmentInfo } from "./environments";
 import { HOST_FIREWALL_CHAIN, isLabAddress } from "./host-firewall";
+import { ensureImages, imagesStatus } from "./images";
 import { LABEL_SCOPE, containerName, networkName, scopeOf } from "./labels";
 import { hostAddress } from "./subnet-pool";
 
@@ -69,15 +69,9 @@ describe("environments (real Docker engine)", () => {
   let b: EnvironmentInfo;
 
   beforeAll(async () => {
-    for (const machine of ["mail", "partner"] as MachineName[]) {
-      const image = machineImage(machine);
-      await docker
-        .getImage(image)
-        .inspect()
-        .catch(() => {
-          throw new Error(`image ${image} is missing: build the lab images first (npm run images)`);
-        });
-    }
+    // The real lab images, built from docker/ if this checkout's tags are missing (layer cache applies).
+    const images = await imagesStatus();
+    if (images.missing.length > 0) await ensureImages({ onProgress: (line) => console.log(line) });
     manager = newManager();
     await manager.init();
     [a, b] = await Promise.all([manager.create(), manager.create()]);
@@ -266,6 +260,29 @@ describe("environments (real Docker engine)", () => {
     expect(await smtpBannerFromPartner(manager, b.id)).toBe(""); // back to loopback-only
   });
 
+  it("the reaper stops idle environments; status follows containers stopped outside maillab", async () => {
+    let allowReap = true;
+    const reaping = newManager({ labels: { ...LABELS, "maillab.case": "reaper" }, idleStopMs: 1_000, mayReap: () => allowReap });
+    await reaping.init();
+    const changes: string[] = [];
+    reaping.onChange((c) => changes.push(`${c.previous}>${c.status}`));
+    const env = await reaping.create();
+    expect(changes).toEqual(["missing>creating", "creating>running"]);
+    await until("idle stop", async () => reaping.status(env.id) === "stopped", 20_000);
+    expect((await docker.getContainer(reaping.containerName(env.id, "mail")).inspect()).State.Running).toBe(false);
+
+    allowReap = false; // from here on only Docker's events may change the status
+    await reaping.resume(env.id);
+    expect(reaping.status(env.id)).toBe("running");
+    // An operator (or the engine) stops a machine: the event stream tells the manager.
+    await docker.getContainer(reaping.containerName(env.id, "partner")).kill();
+    await until("status from Docker events", async () => reaping.status(env.id) === "stopped", 10_000);
+    expect(changes.slice(-1)).toEqual(["running>stopped"]);
+    await reaping.destroy(env.id);
+    expect(reaping.status(env.id)).toBe("missing");
+    reaping.dispose();
+  });
+
   it("a warm pool member is claimed fast and keeps working", async () => {
     manager.fillPool(1);
     await manager.poolSettled();
@@ -328,6 +345,25 @@ describe("environments (real Docker engine)", () => {
     const fromPool = await restarted.create();
     expect(fromPool.timings.fromPool).toBe(true);
     manager = restarted;
+  });
+
+  it("moves to the next subnet when Docker reports a clash with a network it did not know", async () => {
+    const small = newManager({ labels: { ...LABELS, "maillab.case": "subnets" }, subnetPool: "10.213.253.0/27", hostFirewall: false });
+    await small.init();
+    // Created after init: the manager's pool does not know it and offers its subnet first.
+    const foreign = await docker.createNetwork({ Name: `maillab-foreign-${RUN}`, Internal: true, IPAM: { Config: [{ Subnet: "10.213.253.0/28" }] }, Labels: LABELS });
+    try {
+      const env = await small.create();
+      expect(env.params).toMatchObject({ subnet: "10.213.253.16/28", mailIp: "10.213.253.18", partnerIp: "10.213.253.19" });
+      const partner = await docker.getContainer(small.containerName(env.id, "partner")).inspect();
+      expect(partner.NetworkSettings.Networks[networkName(env.id)]?.IPAddress).toBe("10.213.253.19");
+      expect((await small.exec(env.id, "partner", ["getent", "hosts", "mail"])).stdout).toMatch(/^10\.213\.253\.18\s/);
+      await expect(small.create()).rejects.toThrow(/exhausted/);
+      await small.destroy(env.id);
+    } finally {
+      await foreign.remove();
+      small.dispose();
+    }
   });
 
   it("destroy leaves nothing behind", async () => {

@@ -3,31 +3,25 @@
 // reset, destroy), adopts them again after an app restart (everything needed is in Docker labels),
 // stops idle ones, destroys expired ones and keeps a warm pool.
 //
-// Speed (DESIGN.md §7: create → attachable ≤ 0.8 s cold, ≤ 0.2 s warm): one network create, then
-// both containers created and started in parallel, and no inspect round trips on the way; a warm
-// pool member is claimed by renaming its two containers (in parallel, ~30 ms).
+// Speed (DESIGN.md §7: create → attachable ≤ 0.8 s cold, ≤ 0.2 s warm): the network and both
+// containers are created at once, then both containers started at once, with no inspect round trips
+// on the way; a warm pool member is claimed by renaming its two containers (in parallel, ~30 ms).
 import Dockerode from "dockerode";
 import { MACHINES, type EnvironmentParams, type MachineName } from "@/lib/machines";
-import { buildContainerOptions, READY_FILE, STOP_TIMEOUT_S } from "./container-config";
+import { classifyListing } from "./adoption";
+import { buildContainerOptions, READY_FILE, stopTimeoutS } from "./container-config";
 import { watchContainerEvents, type ContainerEvent } from "./docker-events";
 import { execInContainer, type ExecOptions, type ExecResult } from "./exec";
 import { DEFAULT_SUBNET_POOL, installHostFirewall, setLabAddressPool, type HostFirewallResult } from "./host-firewall";
 import {
-  LABEL_CREATED,
   LABEL_ENVIRONMENT,
   LABEL_MACHINE,
-  LABEL_PARAMS,
-  LABEL_POOL,
   LABEL_SCOPE,
   assertNoReservedLabels,
   containerLabels,
   containerName,
-  extraLabels,
-  isPoolContainerName,
   networkLabels,
   networkName,
-  parseCreatedLabel,
-  parseParamsLabel,
   poolContainerName,
   scopeOf,
   type EnvironmentLabelInput,
@@ -74,7 +68,8 @@ export interface EnvironmentManagerOptions {
   subnetPool?: string;
   /** Stop environments without activity (touch) for this long; 0 = never. Default 30 min. */
   idleStopMs?: number;
-  /** Destroy environments without activity for this long; 0 = never. Default 14 days. */
+  /** Destroy environments without activity for this long; 0 = never. Default 14 days. Activity is kept
+   * in memory: after a restart the clocks of adopted environments start again. */
   ttlMs?: number;
   /** Warm pool size to keep from init() on (fillPool changes it). Default 0. */
   poolSize?: number;
@@ -88,7 +83,7 @@ export interface EnvironmentManagerOptions {
    * scope (maillab.scope): it adopts and cleans up only objects of its own scope, so tests and benchmarks
    * can run beside a live app on the same engine. */
   labels?: Record<string, string>;
-  /** Image tag per machine, overriding machine-spec (development against the base image). */
+  /** Image per machine, overriding ./images.ts's tags (development against another build). */
   images?: Partial<Record<MachineName, string>>;
   /** Command per machine, overriding the image's (development: ["sleep", "infinity"]). */
   commands?: Partial<Record<MachineName, string[]>>;
@@ -119,7 +114,7 @@ export interface InitReport {
 export class EnvironmentError extends Error {
   constructor(
     message: string,
-    readonly code: "not-found" | "not-running" | "busy" | "failed",
+    readonly code: "not-found" | "not-running" | "failed",
   ) {
     super(message);
     this.name = "EnvironmentError";
@@ -132,6 +127,8 @@ const MAX_PARALLEL_CREATES = 4;
 const SUBNET_ATTEMPTS = 8;
 const DEFAULT_IDLE_STOP_MS = 30 * 60_000;
 const DEFAULT_TTL_MS = 14 * 24 * 60 * 60_000;
+/** Reaper stops/destroys at once: each docker stop waits for the services' shutdown (machine-spec stopTimeoutS). */
+const REAP_PARALLEL = 4;
 /** waitReady default: the image's init starts syslog and Postfix in ~1-3 s; 60 s covers a loaded engine. */
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
 
@@ -174,6 +171,15 @@ async function tolerate(promise: Promise<unknown>, codes: number[] = [304, 404])
   } catch (error) {
     if (!codes.includes(statusCode(error) ?? 0)) throw error;
   }
+}
+
+/** Like Promise.all, but waits for every promise before rejecting: no create is still in flight when
+ * the caller cleans up after a failure (else a container could appear after its removal). */
+async function settleAll<T extends unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as T;
 }
 
 function now(): number {
@@ -253,67 +259,26 @@ export class EnvironmentManager {
     // Every subnet Docker uses, ours or not, is off limits.
     for (const network of networks) for (const config of network.IPAM?.Config ?? []) if (config.Subnet) this.subnets.markUsed(config.Subnet);
 
-    interface Group {
-      networks: Dockerode.NetworkInspectInfo[];
-      containers: Partial<Record<MachineName, Dockerode.ContainerInfo>>;
-      strays: Dockerode.ContainerInfo[];
-    }
-    const groups = new Map<string, Group>();
-    const group = (id: string) => {
-      let g = groups.get(id);
-      if (!g) groups.set(id, (g = { networks: [], containers: {}, strays: [] }));
-      return g;
-    };
-    for (const network of networks) {
-      const id = network.Labels?.[LABEL_ENVIRONMENT];
-      if (id && this.isOwn(network.Labels)) group(id).networks.push(network);
-    }
-    for (const container of containers) {
-      const id = container.Labels[LABEL_ENVIRONMENT]!;
-      const machine = container.Labels[LABEL_MACHINE] as MachineName | undefined;
-      const g = group(id);
-      if (machine && MACHINES.includes(machine) && !g.containers[machine]) g.containers[machine] = container;
-      else g.strays.push(container);
-    }
-
-    const adopted: string[] = [];
-    const removed: string[] = [];
-    const removals: Array<Promise<void>> = [];
-    for (const [id, g] of groups) {
-      const network = g.networks.length === 1 ? g.networks[0] : undefined;
-      const mail = g.containers.mail;
-      const partner = g.containers.partner;
-      const params = parseParamsLabel(network?.Labels?.[LABEL_PARAMS]) ?? parseParamsLabel(mail?.Labels[LABEL_PARAMS]);
-      const names = [mail, partner].map((c) => c?.Names[0] ?? "");
-      const pooled = names.every(isPoolContainerName);
-      const complete = network && mail && partner && params && g.strays.length === 0;
-      const unwanted = !pooled && isKnown !== undefined && !isKnown(id);
-      // An unclaimed pool member that is not running is cheaper to rebuild than to resume.
-      const stalePoolMember = pooled && [mail, partner].some((c) => c?.State !== "running");
-      if (!complete || unwanted || stalePoolMember) {
-        const why = !complete ? "half-created" : unwanted ? "unknown to the app" : "stopped pool member";
-        this.log(`removing ${why} environment ${id}`);
-        removed.push(id);
-        removals.push(this.removeObjects([...Object.values(g.containers), ...g.strays].map((c) => c.Id), g.networks.map((n) => n.Id)));
-        continue;
+    const { adopt, remove } = classifyListing(networks, containers, { scope: this.scope, isKnown });
+    const removals = remove.map((leftover) => {
+      this.log(`removing ${leftover.reason} environment ${leftover.id}`);
+      return this.removeObjects(leftover.containerIds, leftover.networkIds);
+    });
+    for (const found of adopt) {
+      const record = this.newRecord(found.id, found.params, found.extra, found.createdAt, found.bornInPool, found.pooled);
+      for (const machine of MACHINES) {
+        const { containerId, running } = found.machines[machine];
+        record.machines[machine] = { containerId, state: running ? "running" : "stopped" };
       }
-      const states = { mail: mail.State, partner: partner.State };
-      const created = parseCreatedLabel(network.Labels?.[LABEL_CREATED]) ?? mail.Created * 1000;
-      const record = this.newRecord(id, params, extraLabels(network.Labels), created, network.Labels?.[LABEL_POOL] === "1", pooled);
-      record.machines = {
-        mail: { containerId: mail.Id, state: states.mail === "running" ? "running" : "stopped" },
-        partner: { containerId: partner.Id, state: states.partner === "running" ? "running" : "stopped" },
-      };
-      record.status = states.mail === "running" && states.partner === "running" ? "running" : "stopped";
-      record.timings.fromPool = record.bornInPool;
-      this.envs.set(id, record);
-      if (pooled) this.pool.add(id);
-      else {
-        adopted.push(id);
-        // A crash between the two renames of a claim: finish it, so containerName() is right for both.
-        if (names.some(isPoolContainerName)) removals.push(this.renameToClaimed(record).catch((e) => this.log(`finishing claim of ${id}: ${message(e)}`)));
-      }
+      record.status = MACHINES.every((m) => found.machines[m].running) ? "running" : "stopped";
+      record.timings.fromPool = found.bornInPool;
+      this.envs.set(found.id, record);
+      if (found.pooled) this.pool.add(found.id);
+      // A crash between the two renames of a claim: finish it, so containerName() is right for both.
+      if (found.halfClaimed) removals.push(this.renameToClaimed(record).catch((e) => this.log(`finishing claim of ${found.id}: ${message(e)}`)));
     }
+    const adopted = adopt.filter((e) => !e.pooled).map((e) => e.id);
+    const removed = remove.map((e) => e.id);
     await Promise.all(removals);
 
     this.reaper = startReaper(() => this.reap(), reapIntervalMs({ idleStopMs: this.idleStopMs, ttlMs: this.ttlMs }));
@@ -325,10 +290,6 @@ export class EnvironmentManager {
   /** Docker filter for this manager's containers (see LABEL_SCOPE). */
   private ownLabelFilter(): string[] {
     return [LABEL_ENVIRONMENT, `${LABEL_SCOPE}=${this.scope}`];
-  }
-
-  private isOwn(labels: Record<string, string> | undefined): boolean {
-    return labels?.[LABEL_SCOPE] === this.scope;
   }
 
   /** Stops timers, the event watch and the pool; environments stay as they are (adopted at next start). */
@@ -440,7 +401,7 @@ export class EnvironmentManager {
       if (MACHINES.every((m) => record.machines[m]?.state !== "running")) return;
       await Promise.all(
         MACHINES.map(async (machine) => {
-          await tolerate(this.docker.getContainer(this.containerName(id, machine)).stop({ t: STOP_TIMEOUT_S }));
+          await tolerate(this.docker.getContainer(this.containerName(id, machine)).stop({ t: stopTimeoutS(machine) }));
           this.setMachine(record, machine, "stopped");
         }),
       );
@@ -534,8 +495,19 @@ export class EnvironmentManager {
     if (!pool) this.emit(record, "missing");
     record.busy++;
     try {
-      await this.createNetwork(record);
-      await this.startMachines(record, pool);
+      // Docker 20.10 checks a container's network at start, not at create: creating the network and
+      // both containers at once takes the container creates (~50-100 ms) off the critical path.
+      const [network, ...containers] = await settleAll([
+        this.createNetwork(record, { mayMoveSubnet: true }),
+        ...MACHINES.map((machine) => this.createMachine(record, machine, pool)),
+      ]);
+      if (network.moved) {
+        // Rare: the subnet clashed and moved, so the containers carry stale addresses: recreate them.
+        await Promise.all(containers.map((c) => c.remove({ force: true })));
+        await this.startMachines(record, pool);
+      } else {
+        await Promise.all(containers.map((c, i) => this.startMachine(record, MACHINES[i]!, c)));
+      }
       record.timings.attachableAt = now();
       record.timings.createMs = record.timings.attachableAt - requestedAt;
       this.setStatus(record, "running");
@@ -556,8 +528,11 @@ export class EnvironmentManager {
     return { id: record.id, scope: this.scope, params: record.params, createdAt: record.createdAt, pool: record.bornInPool, extra: record.extra };
   }
 
-  /** Creates the environment's network; on a subnet clash with a network we did not know, moves to the next subnet. */
-  private async createNetwork(record: EnvRecord): Promise<void> {
+  /**
+   * Creates the environment's network. On a subnet clash with a network we did not know (created
+   * since init), a new environment moves to the next subnet; a reset keeps its params and fails.
+   */
+  private async createNetwork(record: EnvRecord, { mayMoveSubnet }: { mayMoveSubnet: boolean }): Promise<{ moved: boolean }> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.docker.createNetwork({
@@ -568,9 +543,9 @@ export class EnvironmentManager {
           IPAM: { Driver: "default", Config: [{ Subnet: record.params.subnet, Gateway: hostAddress(record.params.subnet, 1) }] },
           Labels: networkLabels(this.labelInput(record)),
         });
-        return;
+        return { moved: attempt > 1 };
       } catch (error) {
-        if (!/overlap/i.test(message(error)) || attempt >= SUBNET_ATTEMPTS) throw error;
+        if (!mayMoveSubnet || !/overlap/i.test(message(error)) || attempt >= SUBNET_ATTEMPTS) throw error;
         // Keep the clashing subnet marked as used; the new one replaces it in the params.
         const subnet = this.subnets.allocate();
         record.params = { ...record.params, subnet, mailIp: hostAddress(subnet, 2), partnerIp: hostAddress(subnet, 3) };
@@ -578,64 +553,66 @@ export class EnvironmentManager {
     }
   }
 
+  /** Reset: the network normally still exists; recreate it (same subnet) if someone removed it. */
   private async ensureNetwork(record: EnvRecord): Promise<void> {
     try {
       await this.docker.getNetwork(networkName(record.id)).inspect();
     } catch (error) {
       if (statusCode(error) !== 404) throw error;
-      this.subnets.markUsed(record.params.subnet);
-      await this.docker.createNetwork({
-        Name: networkName(record.id),
-        CheckDuplicate: true,
-        Driver: "bridge",
-        Internal: true,
-        IPAM: { Driver: "default", Config: [{ Subnet: record.params.subnet, Gateway: hostAddress(record.params.subnet, 1) }] },
-        Labels: networkLabels(this.labelInput(record)),
-      });
+      await this.createNetwork(record, { mayMoveSubnet: false });
     }
   }
 
   /** Creates and starts both containers, each create → start chain in parallel with the other. */
   private async startMachines(record: EnvRecord, pool: boolean): Promise<void> {
-    await Promise.all(
-      MACHINES.map(async (machine) => {
-        const container = await this.docker.createContainer(
-          buildContainerOptions({
-            machine,
-            name: pool ? poolContainerName(record.id, machine) : containerName(record.id, machine),
-            network: networkName(record.id),
-            params: record.params,
-            labels: containerLabels(this.labelInput(record), machine),
-            image: this.options.images?.[machine],
-            command: this.options.commands?.[machine],
-          }),
-        );
-        record.machines[machine] = { containerId: container.id, state: "stopped" };
-        await container.start();
-        record.machines[machine] = { containerId: container.id, state: "running" };
+    await Promise.all(MACHINES.map(async (machine) => this.startMachine(record, machine, await this.createMachine(record, machine, pool))));
+  }
+
+  private async createMachine(record: EnvRecord, machine: MachineName, pool: boolean): Promise<Dockerode.Container> {
+    const container = await this.docker.createContainer(
+      buildContainerOptions({
+        machine,
+        name: pool ? poolContainerName(record.id, machine) : containerName(record.id, machine),
+        network: networkName(record.id),
+        params: record.params,
+        labels: containerLabels(this.labelInput(record), machine),
+        image: this.options.images?.[machine],
+        command: this.options.commands?.[machine],
       }),
     );
+    record.machines[machine] = { containerId: container.id, state: "stopped" };
+    return container;
+  }
+
+  private async startMachine(record: EnvRecord, machine: MachineName, container: Dockerode.Container): Promise<void> {
+    await container.start();
+    record.machines[machine] = { containerId: container.id, state: "running" };
   }
 
   private async claimFromPool(requestedAt: number): Promise<EnvironmentInfo | undefined> {
-    for (let id = this.pool.take(); id !== undefined; id = this.pool.take()) {
-      const record = this.envs.get(id);
-      if (!record || record.status !== "running") continue;
-      try {
-        await this.withLock(record, () => this.renameToClaimed(record));
-      } catch (error) {
-        this.log(`claiming pool member ${id} failed, removing it: ${message(error)}`);
-        void this.destroy(id).catch(() => undefined);
-        continue;
+    try {
+      for (let id = this.pool.take(); id !== undefined; id = this.pool.take()) {
+        const record = this.envs.get(id);
+        if (!record) continue;
+        try {
+          if (record.status !== "running") throw new Error(`it is ${record.status}`);
+          await this.withLock(record, () => this.renameToClaimed(record));
+        } catch (error) {
+          this.log(`claiming pool member ${id} failed, removing it: ${message(error)}`);
+          void this.destroy(id).catch(() => undefined);
+          continue;
+        }
+        record.pooled = false;
+        record.lastActiveAt = Date.now();
+        const attachableAt = now();
+        record.timings = { requestedAt, attachableAt, createMs: attachableAt - requestedAt, fromPool: true };
+        this.emit(record, "missing");
+        return this.info(record);
       }
-      record.pooled = false;
-      record.lastActiveAt = Date.now();
-      record.timings = { requestedAt, attachableAt: now(), fromPool: true };
-      record.timings.createMs = record.timings.attachableAt! - requestedAt;
-      this.emit(record, "missing");
-      return this.info(record);
+      return undefined;
+    } finally {
+      this.pool.refill();
     }
-    return undefined;
   }
 
   /** Labels can't change, so a claim is recorded in Docker by renaming the containers out of the pool namespace. */
@@ -776,16 +753,20 @@ export class EnvironmentManager {
     );
     const mayReap = this.options.mayReap ?? (() => true);
     const jobs = [
-      ...plan.destroy.filter((id) => mayReap(id, "destroy")).map((id) => {
+      ...plan.destroy.filter((id) => mayReap(id, "destroy")).map((id) => () => {
         this.log(`destroying ${id}: no activity for ${Math.round(this.ttlMs / 60_000)} min`);
         return this.destroy(id);
       }),
-      ...plan.stop.filter((id) => mayReap(id, "stop")).map((id) => {
+      ...plan.stop.filter((id) => mayReap(id, "stop")).map((id) => () => {
         this.log(`stopping idle ${id}`);
         return this.stop(id);
       }),
     ];
-    for (const result of await Promise.allSettled(jobs)) if (result.status === "rejected") this.log(`reaper: ${message(result.reason)}`);
+    // A whole class going idle at once: a few at a time, so learners' creates and checks stay fast.
+    const worker = async () => {
+      for (let job = jobs.shift(); job; job = jobs.shift()) await job().catch((error: unknown) => this.log(`reaper: ${message(error)}`));
+    };
+    await Promise.all(Array.from({ length: REAP_PARALLEL }, worker));
   }
 
   // ---------------------------------------------------------------- internals: create slots

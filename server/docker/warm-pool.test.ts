@@ -29,6 +29,7 @@ describe("WarmPool", () => {
     expect(pool.status()).toMatchObject({ ready: 3, target: 3 });
     expect(maxConcurrent()).toBe(1);
     expect(pool.take()).toBe("m1");
+    pool.refill();
     await pool.settled();
     expect(pool.status().ready).toBe(3);
     expect(pool.take()).toBe("m2");
@@ -56,6 +57,7 @@ describe("WarmPool after a restart", () => {
     expect(pool.status().ready).toBe(2);
     expect(pool.take()).toBe("old1");
     expect(pool.take()).toBe("old2");
+    pool.refill();
     await pool.settled();
     expect(pool.status().ready).toBe(1); // refilled to the target
     expect(destroyed).toEqual([]);

@@ -60,11 +60,16 @@ export class WarmPool {
     this.kick();
   }
 
-  /** The oldest ready member, removed from the pool, or undefined; starts a refill. */
+  /**
+   * The oldest ready member, removed from the pool, or undefined. Call `refill()` once the member is
+   * handed out: building the replacement right away would slow down the claim itself.
+   */
   take(): string | undefined {
-    const id = this.ready.shift();
-    if (id !== undefined) this.kick();
-    return id;
+    return this.ready.shift();
+  }
+
+  refill(): void {
+    this.kick();
   }
 
   /** Resolves once the pool has reached its target and stopped working (tests, benchmarks). */

@@ -1,9 +1,11 @@
 // Runs a step's check and solve scripts in the lab machines (DESIGN.md §4).
 //
 // A script runs as `bash` in the named machine with the course's lib/check-lib.sh prepended. The
-// text goes in on stdin and is read completely before it runs, so commands in the script (nc,
-// telnet, openssl) never eat the rest of the script; the script's own stdin is /dev/null and its
-// stderr is merged into stdout, so the transcript keeps the order of what happened.
+// text goes in on stdin and is written to a file first, so commands in the script (nc, telnet,
+// openssl) never eat the rest of the script; the script's own stdin is /dev/null and its stderr is
+// merged into stdout, so the transcript keeps the order of what happened. All checks of a step that
+// run in one machine share ONE exec (they run in parallel inside it): an exec costs far more than
+// a check.
 //
 // Output protocol (see docs/authoring.md): exit 0 passes; lines `PASS[de]: …`, `PASS[en]: …`,
 // `FAIL[de]: …`, `FAIL[en]: …` (or `PASS: …`/`FAIL: …` for both languages) give the message;
@@ -13,6 +15,7 @@ import { readFile } from "node:fs/promises";
 import type { EnvironmentParams, MachineName } from "@/lib/machines";
 import {
   CHECK_HELO,
+  renderTemplate,
   stepStatus,
   type Check,
   type CheckResult,
@@ -163,6 +166,7 @@ async function runBundle(ctx: RunContext, machine: MachineName, items: BundleIte
   let stdout = "";
   let failure = "";
   let execDuration = 0;
+  let bundleTimedOut = false;
   try {
     const r = await ctx.exec(ctx.envId, machine, SCRIPT_RUNNER_CMD, {
       env: scriptEnv(ctx.params),
@@ -171,12 +175,20 @@ async function runBundle(ctx: RunContext, machine: MachineName, items: BundleIte
     });
     stdout = r.stdout + r.stderr;
     execDuration = r.durationMs;
-    if (r.timedOut) failure = `maillab: the checks in ${machine} did not finish in time\n`;
+    if (r.timedOut) {
+      failure = `maillab: the checks in ${machine} did not finish in time\n`;
+      bundleTimedOut = true;
+    }
   } catch (error) {
     failure = `maillab: could not run in ${machine}: ${error instanceof Error ? error.message : String(error)}\n`;
   }
 
-  const results: ScriptRun[] = items.map(() => ({ exitCode: -1, output: failure || "maillab: no result\n", durationMs: execDuration, timedOut: false }));
+  const results: ScriptRun[] = items.map(() => ({
+    exitCode: bundleTimedOut ? 137 : -1,
+    output: failure || "maillab: no result\n",
+    durationMs: execDuration,
+    timedOut: bundleTimedOut,
+  }));
   const sections = stdout.split(new RegExp(`\\n?${marker} `));
   for (const section of sections.slice(1)) {
     const nl = section.indexOf("\n");
@@ -283,10 +295,10 @@ export async function runCheck(ctx: RunContext & { check: Check }): Promise<Chec
   return { ...result!, durationMs: Math.round(performance.now() - started) };
 }
 
-function toResult(check: Check, r: CheckRunResult): CheckResult {
+function toResult(check: Check, r: CheckRunResult, params: EnvironmentParams): CheckResult {
   return {
     id: check.id,
-    title: check.title,
+    title: { de: renderTemplate(check.title.de, params), en: renderTemplate(check.title.en, params) },
     ok: r.ok,
     message: r.message,
     ...(r.ok ? {} : { hints: r.hints }),
@@ -302,13 +314,14 @@ export async function runStepChecks(ctx: RunContext & { step: Step }): Promise<S
   const together = step.checks.filter((c) => !c.exclusive);
   if (together.length > 0) {
     const runs = await runChecks({ ...ctx, checks: together });
-    together.forEach((check, i) => results.set(check.id, toResult(check, runs[i]!)));
+    together.forEach((check, i) => results.set(check.id, toResult(check, runs[i]!, ctx.params)));
   }
   for (const check of step.checks.filter((c) => c.exclusive)) {
-    results.set(check.id, toResult(check, await runCheck({ ...ctx, check })));
+    results.set(check.id, toResult(check, await runCheck({ ...ctx, check }), ctx.params));
   }
   const checks = step.checks.map((c) => results.get(c.id)!);
-  return { id: step.id, title: step.title, status: stepStatus(checks), checks };
+  const title = { de: renderTemplate(step.title.de, ctx.params), en: renderTemplate(step.title.en, ctx.params) };
+  return { id: step.id, title, status: stepStatus(checks), checks };
 }
 
 export class SolveError extends Error {

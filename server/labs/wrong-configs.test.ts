@@ -37,7 +37,10 @@ function expectFailing(result: StepResult, expected: Record<string, { de: RegExp
 }
 
 async function postconf(...settings: string[]): Promise<void> {
-  await env.sh("mail", `postconf -e ${settings.map((s) => `'${s}'`).join(" ")} && postfix reload`);
+  await env.sh("mail", `postconf -e ${settings.map((s) => `'${s}'`).join(" ")} && postfix reload && ` +
+      `for i in $(seq 60); do exec 3<>/dev/tcp/127.0.0.1/25 && read -r -t 2 l <&3 && [[ $l == 220* ]] && exit 0; exec 3<&-; sleep 1; done; exit 1`,
+      120_000,
+    );
 }
 
 describe("known-wrong configurations fail the right check with the right hint", () => {
@@ -88,7 +91,8 @@ describe("known-wrong configurations fail the right check with the right hint", 
     } finally {
       await postconf(`mydestination = ${original}`);
     }
-    expect((await checkStep(env, step("mydestination"))).status).toBe("pass");
+    const recovered = await checkStep(env, step("mydestination"));
+    expect(recovered.status, describeResult(recovered)).toBe("pass");
   });
 
   it("AUTH offered before STARTTLS: smtpd_tls_auth_only = no", async () => {
@@ -117,12 +121,26 @@ describe("known-wrong configurations fail the right check with the right hint", 
   });
 
   const MASTER = "/etc/dovecot/conf.d/10-master.conf";
+  /** Perl one-liner: exit 0 when something accepts connections on the unix socket $ARGV[0]. */
+  const connects = `perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => $ARGV[0], Type => 1) or exit 1' /var/spool/postfix/private/auth`;
   async function moveListener(to: string | null): Promise<void> {
     const replacement = to === null ? "#unix_listener /var/spool/postfix/private/auth" : `unix_listener ${to}`;
-    await env.sh("mail", `cp ${MASTER} /root/10-master.conf.orig && sed -i 's|^\\(\\s*\\)unix_listener /var/spool/postfix/private/auth|\\1${replacement}|' ${MASTER} && ${to === null ? `perl -0pi -e 's|#unix_listener /var/spool/postfix/private/auth \\{.*?\\}|#removed|s' ${MASTER} && ` : ""}systemctl restart dovecot`);
+    const removeBlock = to === null ? `perl -0pi -e 's|#unix_listener /var/spool/postfix/private/auth \\{.*?\\}|#removed|s' ${MASTER} && ` : "";
+    await env.sh(
+      "mail",
+      `cp ${MASTER} /root/10-master.conf.orig && sed -i 's|^\\(\\s*\\)unix_listener /var/spool/postfix/private/auth|\\1${replacement}|' ${MASTER} && ${removeBlock}` +
+        // Dovecot leaves the old socket file behind; wait until its old auth process no longer answers there.
+        `systemctl restart dovecot && for i in $(seq 50); do ${connects} || exit 0; sleep 0.2; done; echo "old auth socket still answers" >&2; exit 1`,
+    );
   }
   async function restoreListener(): Promise<void> {
-    await env.sh("mail", `cp /root/10-master.conf.orig ${MASTER} && systemctl restart dovecot && for i in $(seq 50); do [ -S /var/spool/postfix/private/auth ] && break; sleep 0.2; done`);
+    // After failed SASL set-ups Postfix throttles smtpd: a reload ends that, as a learner would do.
+    await env.sh(
+      "mail",
+      `cp /root/10-master.conf.orig ${MASTER} && systemctl restart dovecot && for i in $(seq 50); do ${connects} && break; sleep 0.2; done && postfix reload && ` +
+      `for i in $(seq 60); do exec 3<>/dev/tcp/127.0.0.1/25 && read -r -t 2 l <&3 && [[ $l == 220* ]] && exit 0; exec 3<&-; sleep 1; done; exit 1`,
+      120_000,
+    );
   }
 
   it("the Dovecot auth socket missing", async () => {
@@ -135,7 +153,8 @@ describe("known-wrong configurations fail the right check with the right hint", 
     } finally {
       await restoreListener();
     }
-    expect((await checkStep(env, step("smtp-auth"))).status).toBe("pass");
+    const recovered = await checkStep(env, step("smtp-auth"));
+    expect(recovered.status, describeResult(recovered)).toBe("pass");
   });
 
   it("the Dovecot auth socket in the wrong place", async () => {

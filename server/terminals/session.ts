@@ -125,6 +125,7 @@ export class TerminalSession {
   private heldTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private eagerUntil = 0;
+  private flushNextOutput = false;
   private lastActivity = 0;
   private ended = false;
   private readonly stats_ = { pauses: 0, maxLag: 0, maxUnacked: 0, maxBufferedAmount: 0, droppedInputBytes: 0, prompts: 0 };
@@ -286,6 +287,8 @@ export class TerminalSession {
       return;
     }
     this.flush(); // anything printed before this keystroke goes out first
+    // Its echo goes out the moment it arrives, however long the container takes (no coalescing delay).
+    this.flushNextOutput = true;
     this.eagerUntil = Date.now() + this.settings.eagerMs;
     this.pty.write(data);
     this.recorder?.input(data);
@@ -319,7 +322,10 @@ export class TerminalSession {
     }
     if (this.filter.pending) this.armHeldTimer();
     this.checkFlow();
-    if (Date.now() < this.eagerUntil) this.flush();
+    if (this.flushNextOutput || Date.now() < this.eagerUntil) {
+      this.flushNextOutput = false;
+      this.flush();
+    }
     else if (!this.flushTimer) {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = null;

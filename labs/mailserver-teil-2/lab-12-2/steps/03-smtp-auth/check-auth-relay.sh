@@ -1,8 +1,9 @@
 #!/bin/bash
-# From partner: relaying to a foreign address is refused without AUTH and accepted at RCPT after
-# AUTH PLAIN as user1 over STARTTLS. Nothing is sent: RSET after RCPT.
-smtp_open "$MAIL_HOST" 25 || fail "Keine SMTP-Verbindung zu $MAIL_HOST" "No SMTP connection to $MAIL_HOST"
-smtp "EHLO $CHECK_HELO"
+# From partner, in one STARTTLS session: relaying to a foreign address is refused before AUTH and
+# accepted at RCPT after AUTH PLAIN as user1. Nothing is sent: RSET after each RCPT.
+smtp_open_starttls "$MAIL_HOST" 25
+smtp "EHLO $CHECK_HELO" || fail "Keine Antwort auf EHLO nach STARTTLS" "No answer to EHLO after STARTTLS"
+mechs=$(smtp_auth_mechs)
 smtp "MAIL FROM:<$CHECK_FROM>"
 if smtp "RCPT TO:<someone@elsewhere.example>"; then
   smtp "RSET"; smtp_quit
@@ -10,16 +11,15 @@ if smtp "RCPT TO:<someone@elsewhere.example>"; then
        "OPEN RELAY: without authentication Postfix accepts mail for foreign addresses. Check mynetworks and smtpd_recipient_restrictions (… permit_sasl_authenticated, reject_unauth_destination)."
   fail "Relaying ohne Anmeldung wird angenommen" "Relaying without authentication is accepted"
 fi
-smtp_quit
-
-smtp_open_starttls "$MAIL_HOST" 25
-smtp "EHLO $CHECK_HELO" || fail "Keine Antwort auf EHLO nach STARTTLS" "No answer to EHLO after STARTTLS"
-if [ -z "$(smtp_auth_mechs)" ]; then
+smtp "RSET"
+if [ -z "$mechs" ]; then
   smtp_quit
   fail "Nach STARTTLS wird kein AUTH angeboten" "No AUTH offered after STARTTLS"
 fi
-if ! smtp_secret "AUTH PLAIN $(auth_plain_token "$MAILLAB_USER1" "$MAILLAB_PASSWORD1")" "AUTH PLAIN <$MAILLAB_USER1 + password>"; then
+# Dovecot's first PAM login can take a moment (auth worker start): wait longer for this reply.
+if ! NET_TIMEOUT=8 smtp_secret "AUTH PLAIN $(auth_plain_token "$MAILLAB_USER1" "$MAILLAB_PASSWORD1")" "AUTH PLAIN <$MAILLAB_USER1 + password>"; then
   reply=$(last_line "$SMTP_REPLY")
+  [ -z "$SMTP_CODE" ] && reply="keine Antwort / no answer"
   smtp_quit
   hint "Die Anmeldung als $MAILLAB_USER1 scheitert: $reply. Postfix fragt Dovecot über den Socket smtpd_sasl_path – läuft Dovecot, und stimmt der Pfad?" \
        "Authenticating as $MAILLAB_USER1 fails: $reply. Postfix asks Dovecot through the socket smtpd_sasl_path – is Dovecot running, and is the path right?"

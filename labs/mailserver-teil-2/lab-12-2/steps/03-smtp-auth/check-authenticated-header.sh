@@ -11,7 +11,7 @@ trap 'rm -f "$CONN_ERR" "$out" "$out.ready" "$out.err"; [ -n "${SINK_PID:-}" ] &
 smtp_open_starttls "$MAIL_HOST" 25
 smtp "EHLO $CHECK_HELO" || fail "Keine Antwort auf EHLO nach STARTTLS" "No answer to EHLO after STARTTLS"
 [ -n "$(smtp_auth_mechs)" ] || { smtp_quit; fail "Nach STARTTLS wird kein AUTH angeboten" "No AUTH offered after STARTTLS"; }
-smtp_secret "AUTH PLAIN $(auth_plain_token "$MAILLAB_USER1" "$MAILLAB_PASSWORD1")" "AUTH PLAIN <$MAILLAB_USER1 + password>" ||
+NET_TIMEOUT=8 smtp_secret "AUTH PLAIN $(auth_plain_token "$MAILLAB_USER1" "$MAILLAB_PASSWORD1")" "AUTH PLAIN <$MAILLAB_USER1 + password>" ||
   { smtp_quit; fail "AUTH PLAIN als $MAILLAB_USER1 abgewiesen" "AUTH PLAIN as $MAILLAB_USER1 refused"; }
 smtp_sink_start "$marker" "$out" 7 || fail "Empfänger auf partner Port 25 startet nicht: $(cat "$out.err" 2>/dev/null)" "Receiver on partner port 25 does not start: $(cat "$out.err" 2>/dev/null)"
 smtp "MAIL FROM:<$CHECK_FROM>"

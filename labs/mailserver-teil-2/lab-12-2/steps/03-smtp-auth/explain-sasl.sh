@@ -37,3 +37,7 @@ fi
 if postconf -h smtpd_sasl_auth_enable 2>/dev/null | grep -q yes && tail -n 50 "$MAIL_LOG" 2>/dev/null | grep -q "SASL: Connect to .* failed"; then
   hint "mail.log: „SASL: Connect to … failed“ – Postfix erreicht den Dovecot-Socket nicht." "mail.log: \"SASL: Connect to … failed\" – Postfix can't reach Dovecot's socket."
 fi
+if tail -n 30 "$MAIL_LOG" 2>/dev/null | grep -q "smtpd: bad command startup -- throttling"; then
+  hint "Nach wiederholten Fehlern pausiert Postfix smtpd (throttling). Nach der Korrektur: postfix reload." \
+       "After repeated failures Postfix pauses smtpd (throttling). After fixing the problem: postfix reload."
+fi

@@ -1,0 +1,65 @@
+/**
+ * `npm run bench`: the figures of DESIGN.md §7 on this machine, as a table and as JSON in
+ * bench/results/latest.json. Not a test: it never fails on a slow machine.
+ * Select parts with `npm run bench -- environments terminals checks page`.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+type Figures = Record<string, number>;
+type Part = { name: string; run: () => Promise<Figures>; targets: Record<string, string> };
+
+const parts: Part[] = [
+  {
+    name: "environments",
+    run: async () => (await import("./environments")).benchEnvironments(),
+    targets: {
+      createToAttachableColdMs: "≤ 800",
+      createToAttachableWarmMs: "≤ 200",
+      createToPort25Ms: "≤ 1000",
+      idleMemoryPerEnvironmentMiB: "≤ 32",
+    },
+  },
+  {
+    name: "terminals",
+    run: async () => (await import("./terminals")).benchTerminals(),
+    targets: { echoP99Ms50: "≤ 25" },
+  },
+  {
+    name: "checks",
+    run: async () => (await import("./checks")).benchChecks(),
+    targets: {},
+  },
+  {
+    name: "page",
+    run: async () => (await import("./page")).benchPage(),
+    targets: { labPageFirstLoadJsKiBGzip: "≤ 350" },
+  },
+];
+
+async function main() {
+  const wanted = process.argv.slice(2);
+  const results: Record<string, Figures | { error: string }> = {};
+  for (const part of parts) {
+    if (wanted.length && !wanted.includes(part.name)) continue;
+    console.log(`\n== ${part.name}`);
+    try {
+      const figures = await part.run();
+      results[part.name] = figures;
+      console.table(
+        Object.entries(figures).map(([figure, value]) => ({ figure, value: Math.round(value * 10) / 10, target: part.targets[figure] ?? "" })),
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.stack ?? error.message : String(error);
+      results[part.name] = { error: message };
+      console.error(`${part.name} failed: ${message}`);
+    }
+  }
+  const out = path.join("bench", "results", "latest.json");
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), results }, null, 2));
+  console.log(`\nwritten: ${out}`);
+  process.exit(0);
+}
+
+void main();

@@ -1,0 +1,136 @@
+// After an app restart (DESIGN.md §3 "Lifecycle"): sorts what Docker lists into environments to adopt
+// and leftovers to remove. Pure: it sees only the listings, so it is unit tested with plain data.
+import type { EnvironmentParams, MachineName } from "@/lib/machines";
+import { MACHINES } from "@/lib/machines";
+import {
+  LABEL_CREATED,
+  LABEL_ENVIRONMENT,
+  LABEL_MACHINE,
+  LABEL_PARAMS,
+  LABEL_POOL,
+  LABEL_SCOPE,
+  extraLabels,
+  isPoolContainerName,
+  parseCreatedLabel,
+  parseParamsLabel,
+} from "./labels";
+
+/** The fields of Docker's network listing used here. */
+export interface ListedNetwork {
+  Id: string;
+  Labels?: Record<string, string>;
+}
+
+/** The fields of Docker's container listing used here. */
+export interface ListedContainer {
+  Id: string;
+  Names: string[];
+  State: string;
+  /** Seconds since the epoch. */
+  Created: number;
+  Labels: Record<string, string>;
+}
+
+export interface AdoptableEnvironment {
+  id: string;
+  params: EnvironmentParams;
+  extra: Record<string, string>;
+  createdAt: number;
+  bornInPool: boolean;
+  /** Still waiting in the warm pool: both containers carry pool names. */
+  pooled: boolean;
+  /** A claim was interrupted between its two renames: finish renaming. */
+  halfClaimed: boolean;
+  machines: Record<MachineName, { containerId: string; running: boolean }>;
+}
+
+export interface Leftover {
+  id: string;
+  reason: "half-created" | "unknown to the app" | "stopped pool member";
+  containerIds: string[];
+  networkIds: string[];
+}
+
+export interface Classification {
+  adopt: AdoptableEnvironment[];
+  remove: Leftover[];
+}
+
+/**
+ * Groups the listings by environment id (only objects of `scope`) and decides per environment:
+ * - complete (one network, both machines, readable params, nothing else) → adopt, running or stopped;
+ * - anything less (a network without containers, a container without its network, …) → remove;
+ * - with `isKnown`, a handed-out environment it does not know → remove;
+ * - an unclaimed pool member that is not running → remove (rebuilding is cheaper than resuming).
+ */
+export function classifyListing(
+  networks: readonly ListedNetwork[],
+  containers: readonly ListedContainer[],
+  { scope, isKnown }: { scope: string; isKnown?: (id: string) => boolean },
+): Classification {
+  interface Group {
+    networks: ListedNetwork[];
+    containers: Partial<Record<MachineName, ListedContainer>>;
+    strays: ListedContainer[];
+  }
+  const groups = new Map<string, Group>();
+  const group = (id: string) => {
+    let g = groups.get(id);
+    if (!g) groups.set(id, (g = { networks: [], containers: {}, strays: [] }));
+    return g;
+  };
+  for (const network of networks) {
+    const id = network.Labels?.[LABEL_ENVIRONMENT];
+    if (id && network.Labels?.[LABEL_SCOPE] === scope) group(id).networks.push(network);
+  }
+  for (const container of containers) {
+    const id = container.Labels[LABEL_ENVIRONMENT];
+    if (!id || container.Labels[LABEL_SCOPE] !== scope) continue;
+    const machine = container.Labels[LABEL_MACHINE] as MachineName | undefined;
+    const g = group(id);
+    if (machine && MACHINES.includes(machine) && !g.containers[machine]) g.containers[machine] = container;
+    else g.strays.push(container);
+  }
+
+  const result: Classification = { adopt: [], remove: [] };
+  for (const [id, g] of groups) {
+    const leftover = (reason: Leftover["reason"]) =>
+      result.remove.push({
+        id,
+        reason,
+        containerIds: [...Object.values(g.containers), ...g.strays].map((c) => c.Id),
+        networkIds: g.networks.map((n) => n.Id),
+      });
+    const network = g.networks.length === 1 ? g.networks[0] : undefined;
+    const { mail, partner } = g.containers;
+    const params = parseParamsLabel(network?.Labels?.[LABEL_PARAMS]) ?? parseParamsLabel(mail?.Labels[LABEL_PARAMS]);
+    if (!network || !mail || !partner || !params || g.strays.length > 0) {
+      leftover("half-created");
+      continue;
+    }
+    const poolNames = [mail, partner].map((c) => isPoolContainerName(c.Names[0] ?? ""));
+    const pooled = poolNames.every(Boolean);
+    if (!pooled && isKnown && !isKnown(id)) {
+      leftover("unknown to the app");
+      continue;
+    }
+    if (pooled && (mail.State !== "running" || partner.State !== "running")) {
+      leftover("stopped pool member");
+      continue;
+    }
+    result.adopt.push({
+      id,
+      params,
+      extra: extraLabels(network.Labels),
+      createdAt: parseCreatedLabel(network.Labels?.[LABEL_CREATED]) ?? mail.Created * 1000,
+      bornInPool: network.Labels?.[LABEL_POOL] === "1",
+      pooled,
+      halfClaimed: !pooled && poolNames.some(Boolean),
+      machines: {
+        mail: { containerId: mail.Id, running: mail.State === "running" },
+        partner: { containerId: partner.Id, running: partner.State === "running" },
+      },
+    });
+  }
+  return result;
+}
