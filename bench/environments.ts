@@ -8,12 +8,14 @@
  * - one docker exec round trip, and a burst of creates at once (a class joining);
  * - idle memory of one environment: the machine's used memory (MemTotal - MemAvailable) before and
  *   after starting 20 ready environments, divided by 20 — containers, containerd shims, network
- *   devices, everything — and, for comparison, the containers' own cgroup usage (without page cache).
+ *   devices, everything (noisy when other work runs on the machine) — and, as a breakdown that other
+ *   work does not disturb, the containers' own cgroup usage (without page cache) and the PSS of their
+ *   containerd shims.
  *
  * Medians of several runs, images prebuilt. Not a timed test: it prints and returns numbers.
  * Run alone: `npx tsx bench/environments.ts` (env BENCH_RUNS, BENCH_MEMORY_ENVS, BENCH_BURST change sizes).
  */
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MACHINES } from "@/lib/machines";
 import { EnvironmentManager, type EnvironmentInfo } from "../server/docker/environments";
@@ -45,6 +47,21 @@ async function containerMemoryBytes(manager: EnvironmentManager, name: string): 
   };
   const { usage = 0, stats: s = {} } = stats.memory_stats;
   return usage - (s.total_inactive_file ?? s.inactive_file ?? s.cache ?? 0);
+}
+
+/** Proportional memory (PSS) of the containerd shims of these containers: the runtime's share per container. */
+async function shimPssBytes(containerIds: string[]): Promise<number> {
+  const wanted = new Set(containerIds);
+  let total = 0;
+  for (const pid of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const args = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
+    const id = args[args.indexOf("-id") + 1];
+    if (!args[0]?.includes("containerd-shim") || !id || !wanted.has(id)) continue;
+    const rollup = await readFile(`/proc/${pid}/smaps_rollup`, "utf8").catch(() => "");
+    total += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) * 1024;
+  }
+  return total;
 }
 
 /** ms from `requestedAt` (epoch ms) until Postfix accepted a connection on 127.0.0.1:25 inside mail. */
@@ -123,7 +140,11 @@ export async function benchEnvironments(): Promise<Record<string, number>> {
     const perContainer = await Promise.all(
       envs.flatMap((e) => MACHINES.map((m) => containerMemoryBytes(manager, manager.containerName(e.id, m)))),
     );
+    const containerIds = await Promise.all(
+      envs.flatMap((e) => MACHINES.map(async (m) => (await manager.docker.getContainer(manager.containerName(e.id, m)).inspect()).Id)),
+    );
     results.idle_memory_per_env_mib = round((after - before) / MEMORY_ENVS / 2 ** 20);
+    results.idle_shim_pss_per_env_mib = round((await shimPssBytes(containerIds)) / MEMORY_ENVS / 2 ** 20);
     results.idle_cgroup_memory_per_env_mib = round(perContainer.reduce((a, b) => a + b, 0) / MEMORY_ENVS / 2 ** 20);
     for (const machine of MACHINES) {
       const values = envs.map((_, i) => perContainer[i * MACHINES.length + MACHINES.indexOf(machine)]!);

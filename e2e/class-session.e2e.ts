@@ -104,6 +104,7 @@ describe("class session in the browser", () => {
     await learner.screenshot({ path: "docs/screenshots/learner-en.png" });
     await teacher.getByTestId("lang-switch").click();
     await teacher.getByText("Export results (CSV)").waitFor();
+    await teacher.getByTitle("Open Postfix to the network").first().waitFor();
     await teacher.screenshot({ path: "docs/screenshots/dashboard-en.png" });
     await learner.getByTestId("panel-slides").click();
     await learner.getByTestId("slides").press("ArrowRight");

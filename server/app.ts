@@ -15,7 +15,7 @@ import { dockerHealth } from "./docker/health";
 import { ensureImages, imagesStatus } from "./docker/images";
 import { loadCourse, findStep } from "./labs/load-course";
 import { runStepChecks, solveStep } from "./labs/check-runner";
-import { createTerminalUpgradeHandler, listRecordings } from "./terminals";
+import { createTerminalUpgradeHandler, dockerExecSpawnSpec, listRecordings } from "./terminals";
 import type { MachineName } from "@/lib/machines";
 
 const VERSION = "0.1.0";
@@ -99,10 +99,8 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
     spawnSpec: async (envId, machine) => {
       // A terminal opened on sleeping machines wakes them first.
       if (manager.status(envId) === "stopped") await manager.resume(envId);
-      return {
-        file: "docker",
-        args: ["exec", "-it", "-e", "TERM=xterm-256color", "-e", "LANG=C.UTF-8", "-w", "/root", manager.containerName(envId, machine), "bash", "-l"],
-      };
+      // Tagged shells: ending the session hangs up the shell inside the container too (docker exec would orphan it).
+      return dockerExecSpawnSpec(manager.containerName(envId, machine), { env: { LANG: "C.UTF-8" } });
     },
     onPrompt: (envId) => maillab.onPrompt(envId),
     onActivity: (envId) => manager.touch(envId),

@@ -1,7 +1,15 @@
 import type { ZodError, ZodType } from "zod";
 
+/**
+ * Branded with a global symbol, because Next.js bundles route handlers separately from
+ * server/main.ts: an ApiError thrown by the services is an instance of *another copy* of this
+ * class there, so `instanceof` fails. `isApiError` checks the brand instead.
+ */
+const BRAND = Symbol.for("maillab.ApiError");
+
 /** An error the API reports as-is: status code + a message meant for the caller. */
 export class ApiError extends Error {
+  readonly [BRAND] = true;
   constructor(
     readonly status: number,
     message: string,
@@ -9,6 +17,10 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+}
+
+export function isApiError(error: unknown): error is ApiError {
+  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
 }
 
 export function zodMessage(error: ZodError): string {

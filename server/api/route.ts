@@ -1,4 +1,4 @@
-import { ApiError } from "../http-error";
+import { ApiError, isApiError } from "../http-error";
 import { getContext, type AppContext } from "../context";
 import type { Principal } from "../auth";
 import { langSchema, type Lang } from "@/lib/api-schema";
@@ -67,7 +67,7 @@ export function route(handler: Handler) {
       if (result instanceof Response) return result;
       return Response.json(result ?? { ok: true });
     } catch (error) {
-      if (error instanceof ApiError) {
+      if (isApiError(error)) {
         return Response.json({ error: error.message, ...error.extra }, { status: error.status });
       }
       console.error("[api]", req.method, new URL(req.url).pathname, error);

@@ -7,7 +7,7 @@
 // containers are created at once, then both containers started at once, with no inspect round trips
 // on the way; a warm pool member is claimed by renaming its two containers (in parallel, ~30 ms).
 import Dockerode from "dockerode";
-import { MACHINES, type EnvironmentParams, type MachineName } from "@/lib/machines";
+import { MACHINES, environmentIdSchema, type EnvironmentParams, type MachineName } from "@/lib/machines";
 import { classifyListing } from "./adoption";
 import { buildContainerOptions, READY_FILE, stopTimeoutS } from "./container-config";
 import { watchContainerEvents, type ContainerEvent } from "./docker-events";
@@ -211,7 +211,8 @@ export class EnvironmentManager {
     this.docker = new Dockerode(options.dockerOptions);
     this.subnetPool = options.subnetPool ?? DEFAULT_SUBNET_POOL;
     this.subnets = new SubnetPool(this.subnetPool);
-    setLabAddressPool(this.subnetPool);
+    // The manager guarding the host also tells isLabAddress() its pool (test managers opt out of both).
+    if (options.hostFirewall !== false) setLabAddressPool(this.subnetPool);
     this.idleStopMs = options.idleStopMs ?? DEFAULT_IDLE_STOP_MS;
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
     this.maxParallel = options.maxParallelCreates ?? MAX_PARALLEL_CREATES;
@@ -238,6 +239,7 @@ export class EnvironmentManager {
    */
   init(options: InitOptions = {}): Promise<InitReport> {
     this.initPromise ??= this.adopt(options).catch((error: unknown) => {
+      this.events?.close();
       this.initPromise = undefined; // engine not answering yet: the next call tries again
       throw error;
     });
@@ -432,9 +434,26 @@ export class EnvironmentManager {
     });
   }
 
-  /** Fresh containers with the same id, params and network: the learner's task text stays valid. */
-  reset(id: string): Promise<void> {
-    return this.operate(id, async (record) => {
+  /**
+   * Fresh containers with the same id, params and network: the learner's task text stays valid.
+   * An environment whose Docker objects are all gone (engine wiped, removed by hand) is rebuilt when
+   * the caller still has its `params` (e.g. from the database); if its subnet has been taken in the
+   * meantime it gets another one (domain, users and passwords stay). Resolves with the environment.
+   */
+  async reset(id: string, { params }: { params?: EnvironmentParams } = {}): Promise<EnvironmentInfo> {
+    if (!this.envs.has(id) && params) {
+      if (!environmentIdSchema.safeParse(id).success) throw new EnvironmentError(`not an environment id: ${id}`, "not-found");
+      await this.init();
+      await this.acquireCreateSlot();
+      try {
+        const subnet = this.subnets.take(params.subnet) ? params.subnet : this.subnets.allocate();
+        const moved = { ...params, subnet, mailIp: hostAddress(subnet, 2), partnerIp: hostAddress(subnet, 3) };
+        return this.info(await this.build({ pool: false, extra: { ...this.options.labels }, id, params: moved }));
+      } finally {
+        this.releaseCreateSlot();
+      }
+    }
+    await this.operate(id, async (record) => {
       this.setStatus(record, "creating");
       try {
         await Promise.all(MACHINES.map((machine) => tolerate(this.docker.getContainer(this.containerName(id, machine)).remove({ force: true }), [404])));
@@ -447,6 +466,7 @@ export class EnvironmentManager {
         throw error;
       }
     });
+    return this.info(this.envs.get(id)!);
   }
 
   /** Removes the containers and the network. Unknown ids are removed by name too (idempotent). */
@@ -485,11 +505,26 @@ export class EnvironmentManager {
     };
   }
 
-  /** Network, then both containers in parallel. Cleans up after itself on failure. */
-  private async build({ pool, extra, requestedAt = now() }: { pool: boolean; extra: Record<string, string>; requestedAt?: number }): Promise<EnvRecord> {
-    if (this.disposed) throw new EnvironmentError("the environment manager is disposed", "failed");
-    const id = generateEnvironmentId();
-    const record = this.newRecord(id, generateParams(this.subnets.allocate()), { ...this.options.labels, ...extra }, Date.now(), pool, pool);
+  /** Network, then both containers in parallel. A new id and params unless given (rebuild). Cleans up after itself on failure. */
+  private async build({
+    pool,
+    extra,
+    requestedAt = now(),
+    id = generateEnvironmentId(),
+    params,
+  }: {
+    pool: boolean;
+    extra: Record<string, string>;
+    requestedAt?: number;
+    id?: string;
+    /** With its subnet already taken from the pool. */
+    params?: EnvironmentParams;
+  }): Promise<EnvRecord> {
+    if (this.disposed) {
+      if (params) this.subnets.release(params.subnet);
+      throw new EnvironmentError("the environment manager is disposed", "failed");
+    }
+    const record = this.newRecord(id, params ?? generateParams(this.subnets.allocate()), { ...this.options.labels, ...extra }, Date.now(), pool, pool);
     record.timings.requestedAt = requestedAt;
     this.envs.set(id, record);
     if (!pool) this.emit(record, "missing");

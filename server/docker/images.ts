@@ -12,8 +12,11 @@ import { pack } from "tar-stream";
 import type { MachineName } from "@/lib/machines";
 import { MACHINE_SPECS } from "./machine-spec";
 
-/** The image both machines are built FROM (Dockerfile `ARG BASE`). */
-export const BASE_IMAGE = "maillab/base:bookworm";
+/**
+ * The image both machines are built FROM (Dockerfile `ARG BASE`). MAILLAB_BASE_IMAGE overrides it
+ * (e.g. to try the base fallback without touching the real one); it is part of the image hash.
+ */
+export const BASE_IMAGE = process.env.MAILLAB_BASE_IMAGE ?? "maillab/base:bookworm";
 /** What the base is where a registry answers (same Debian as the debootstrap fallback). */
 export const BASE_PULL_IMAGE = "debian:bookworm-slim";
 
@@ -301,13 +304,24 @@ const PULL_FIRST_EVENT_TIMEOUT_MS = 15_000;
 /** A registry that answers but crawls: give up and debootstrap instead. */
 const PULL_TOTAL_TIMEOUT_MS = 5 * 60_000;
 
+/**
+ * Makes sure BASE_IMAGE exists: pulls debian:bookworm-slim and tags it where a registry answers,
+ * else runs docker/base/build-base.sh (debootstrap from the host's Debian mirror + docker import).
+ * Not serialised by itself; ensureImages calls it under its lock.
+ */
+export async function ensureBaseImage(options: { docker?: Docker; onProgress?: (line: string) => void } = {}): Promise<void> {
+  const docker = engine(options.docker);
+  if (await imageExists(docker, BASE_IMAGE)) return;
+  await ensureBase(docker, options.onProgress ?? (() => undefined));
+}
+
 async function ensureBase(docker: Docker, emit: (line: string) => void): Promise<void> {
   const say = (line: string) => emit(`[base] ${line}`);
   say(`${BASE_IMAGE} is missing; trying docker pull ${BASE_PULL_IMAGE} ...`);
   try {
     await pullWithTimeout(docker, BASE_PULL_IMAGE, say);
-    const [repo, tag] = BASE_IMAGE.split(":") as [string, string];
-    await docker.getImage(BASE_PULL_IMAGE).tag({ repo, tag });
+    const colon = BASE_IMAGE.lastIndexOf(":");
+    await docker.getImage(BASE_PULL_IMAGE).tag({ repo: BASE_IMAGE.slice(0, colon), tag: BASE_IMAGE.slice(colon + 1) });
     say(`tagged ${BASE_PULL_IMAGE} as ${BASE_IMAGE}`);
     return;
   } catch (error) {

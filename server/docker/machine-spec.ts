@@ -105,10 +105,12 @@ export const NO_NEW_PRIVILEGES_NOTE =
   "no-new-privileges is not set: it disables the setgid/setuid bits that postdrop, su and passwd need; the learner is root inside anyway.";
 
 /**
- * Why each capability of the mail machine is needed. Found by starting the image with CapDrop ALL
- * and this list minus one (docker/…: /tmp test matrix, reproduced in images.test.ts for the full
- * list): Postfix start + local delivery + SMTP from partner, `apt install dovecot-*` from the
- * cache, Dovecot IMAP/POP3 login via PAM, `su`, `passwd`, `chpasswd`, restarts, stop/start.
+ * Why each capability of the mail machine is needed. Found by running the image with CapDrop ALL
+ * plus this list minus one capability at a time, through: boot (users, key, Postfix), local
+ * delivery (`mail` as root and as a user via setgid postdrop), `su`, `passwd`, `chpasswd`,
+ * SMTP+STARTTLS from partner, `systemctl restart postfix|rsyslog|dovecot`, offline
+ * `apt-get install dovecot-imapd dovecot-pop3d`, IMAP/POP3 login (PAM) from partner, imtest,
+ * docker stop/start. images.test.ts runs the same paths with the full list.
  */
 const MAIL_CAPS = {
   // chpasswd/passwd write /etc/shadow as root:shadow; dpkg and Postfix (set-permissions, queue
@@ -158,9 +160,10 @@ export const MACHINE_SPECS: Readonly<Record<MachineName, MachineSpec>> = {
     entrypoint: ["/usr/bin/tini", "--", "/usr/local/sbin/maillab-init"],
     init: false,
     capAdd: Object.keys(MAIL_CAPS) as Capability[],
-    // Idle ~4 MiB of process memory (rsyslogd, Postfix master+qmgr+pickup, tini, bash, sleep);
-    // the peak is the learner's `apt install dovecot-*` (apt's package cache mmapped, dpkg, ucf)
-    // at well under 200 MiB. 256 MiB leaves room for Dovecot and a handful of smtpd/imap processes.
+    // Measured idle (cgroup v1 memory.usage): ~7 MiB, of which 3 MiB anonymous (tini, bash, sleep,
+    // rsyslogd, Postfix master+qmgr+pickup), 2 MiB page cache, 2 MiB kernel; ~9 MiB once Dovecot
+    // runs. The peak is the learner's `apt install dovecot-*` (apt's cache, dpkg, ucf): 130 MiB,
+    // mostly reclaimable page cache. 256 MiB leaves room for Dovecot and a few smtpd/imap processes.
     memoryBytes: 256 * MiB,
     // Postfix may run up to default_process_limit=100 smtpd; Dovecot a few login/imap processes.
     pidsLimit: 256,
@@ -181,7 +184,7 @@ export const MACHINE_SPECS: Readonly<Record<MachineName, MachineSpec>> = {
     entrypoint: ["/usr/bin/tini", "--", "/usr/local/sbin/maillab-init"],
     init: false,
     capAdd: [],
-    // Idle: tini, bash, sleep (< 1 MiB). Busy: swaks (perl) or mutt, tens of MiB.
+    // Measured idle: ~1.1 MiB (tini, bash, sleep). Busy: swaks (perl) or mutt, tens of MiB.
     memoryBytes: 128 * MiB,
     pidsLimit: 128,
     nanoCpus: 1_000_000_000,

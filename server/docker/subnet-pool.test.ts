@@ -38,6 +38,16 @@ describe("SubnetPool", () => {
     expect(() => pool.allocate()).toThrow(/exhausted/);
   });
 
+  it("takes a given subnet back when it is free", () => {
+    const pool = new SubnetPool("10.213.0.0/24");
+    expect(pool.take("10.213.0.48/28")).toBe(true);
+    expect(pool.take("10.213.0.48/28")).toBe(false);
+    expect(pool.take("10.99.0.0/28")).toBe(false); // not ours
+    expect(pool.take("10.213.0.0/27")).toBe(false); // not a slot
+    pool.release("10.213.0.48/28");
+    expect(pool.take("10.213.0.48/28")).toBe(true);
+  });
+
   it("rejects bad pools with a message naming the value", () => {
     expect(() => new SubnetPool("10.213.0.0")).toThrow(/10\.213\.0\.0/);
     expect(() => new SubnetPool("10.213.0.1/16")).toThrow(/host bits/);

@@ -110,15 +110,28 @@ export class SubnetPool {
     throw new Error(`subnet pool ${formatCidr(this.pool)} is exhausted (${this.slots} environments); configure a larger pool`);
   }
 
-  /** Returns a subnet handed out by `allocate()`. */
+  /** Takes a given /28 of the pool (rebuilding an environment with its old subnet); false if taken or not one of ours. */
+  take(cidr: string): boolean {
+    const slot = this.slotOf(cidr);
+    if (slot === undefined || this.used.has(slot)) return false;
+    this.used.add(slot);
+    return true;
+  }
+
+  /** Returns a subnet handed out by `allocate()` or `take()`. */
   release(cidr: string): void {
+    const slot = this.slotOf(cidr);
+    if (slot !== undefined) this.used.delete(slot);
+  }
+
+  private slotOf(cidr: string): number | undefined {
     let parsed: Cidr;
     try {
       parsed = parseCidr(cidr);
     } catch {
-      return;
+      return undefined;
     }
-    if (parsed.prefix !== ENVIRONMENT_PREFIX || !cidrContains(this.pool, parsed.base)) return;
-    this.used.delete((parsed.base - this.pool.base) / blockSize(ENVIRONMENT_PREFIX));
+    if (parsed.prefix !== ENVIRONMENT_PREFIX || !cidrContains(this.pool, parsed.base)) return undefined;
+    return (parsed.base - this.pool.base) / blockSize(ENVIRONMENT_PREFIX);
   }
 }

@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { getContext } from "@/server/context";
-import { ApiError } from "@/server/http-error";
+import { ApiError, isApiError } from "@/server/http-error";
 import { pageLang, pagePrincipal } from "@/server/pages/request";
 import { renderedLabs, renderedSlides } from "@/server/pages/lab-content";
 import { environmentIdSchema } from "@/lib/machines";
@@ -21,7 +21,7 @@ export default async function LabPage({ params }: { params: Promise<{ id: string
     row = maillab.authorize(principal, parsed.data);
     await maillab.open(row);
   } catch (error) {
-    const message = error instanceof ApiError ? error.message : "error";
+    const message = isApiError(error) ? error.message : "error";
     return (
       <main className="mx-auto max-w-md px-6 py-16 text-center">
         <p className="mb-4 text-lg" data-testid="lab-error">{message}</p>
