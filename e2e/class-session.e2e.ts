@@ -129,4 +129,11 @@ describe("class session in the browser", () => {
     await waitForTerminalText(teacher, "mail", /learner-42/);
     expect(await learner.locator('[data-testid="terminal-mail"] .xterm-rows').innerText()).not.toMatch(/viewer-42/);
   });
+
+  it("the instructor replays the learner's recorded mail terminal", async () => {
+    await teacher.reload();
+    await teacher.getByTestId("recordings").locator("a", { hasText: /^mail/ }).first().click();
+    await teacher.waitForURL(/\/replay\/mail-\d+\.cast$/);
+    await expect.poll(() => teacher.locator('[data-testid="replay"] .xterm-rows').innerText(), { timeout: 30_000 }).toMatch(/inet_interfaces=all/);
+  });
 });

@@ -7,14 +7,13 @@ import { createAuth } from "./auth";
 import { createEventBus } from "./events";
 import { createMaillab } from "./maillab";
 import { ApiError } from "./http-error";
-import type { Labs, Machines } from "./maillab/ports";
+import type { Machines } from "./maillab/ports";
 import type { AppContext, HealthReport } from "./context";
 import { EnvironmentManager } from "./docker/environments";
 import { isLabAddress, setLabAddressPool } from "./docker/host-firewall";
 import { dockerHealth } from "./docker/health";
 import { ensureImages, imagesStatus } from "./docker/images";
-import { loadCourse, findStep } from "./labs/load-course";
-import { runStepChecks, solveStep } from "./labs/check-runner";
+import { createLabs, loadCourse } from "./labs";
 import { createTerminalUpgradeHandler, dockerExecSpawnSpec, listRecordings } from "./terminals";
 import type { MachineName } from "@/lib/machines";
 
@@ -45,18 +44,7 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
   const exec = (envId: string, machine: MachineName, cmd: string[], opts: { env?: Record<string, string>; stdin?: string; timeoutMs?: number }) =>
     manager.exec(envId, machine, cmd, opts);
 
-  const labs: Labs = {
-    course,
-    async runStep(envId, params, labId, stepId) {
-      const { step } = findStep(course, labId, stepId);
-      const result = await runStepChecks({ exec, envId, params, course, step });
-      return { status: result.status === "pass" ? "pass" : "fail", checks: result.checks };
-    },
-    async solveStep(envId, params, labId, stepId) {
-      const { step } = findStep(course, labId, stepId);
-      await solveStep({ exec, envId, params, course, step });
-    },
-  };
+  const labs = createLabs({ exec, course });
 
   const machines: Machines = {
     async create() {

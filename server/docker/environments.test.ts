@@ -375,6 +375,24 @@ describe("environments (real Docker engine)", () => {
     }
   });
 
+  it("reset rebuilds an environment whose Docker objects are gone, from the caller's params", async () => {
+    const env = await manager.create({ usePool: false });
+    // The engine loses everything (wiped, or removed by hand) while the app is down.
+    manager.dispose();
+    await Promise.all(["mail", "partner"].map((m) => docker.getContainer(containerName(env.id, m as "mail")).remove({ force: true })));
+    await docker.getNetwork(networkName(env.id)).remove();
+
+    const restarted = newManager();
+    await restarted.init();
+    expect(restarted.status(env.id)).toBe("missing");
+    const rebuilt = await restarted.reset(env.id, { params: env.params });
+    expect(rebuilt).toMatchObject({ id: env.id, status: "running", params: env.params });
+    await restarted.waitReady(env.id);
+    const pw = await restarted.exec(env.id, "mail", ["printenv", "MAILLAB_PASSWORD2"]);
+    expect(pw.stdout).toBe(`${env.params.users[1]!.password}\n`);
+    manager = restarted;
+  });
+
   it("destroy leaves nothing behind", async () => {
     manager.fillPool(0);
     await manager.poolSettled();

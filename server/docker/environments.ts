@@ -446,9 +446,12 @@ export class EnvironmentManager {
       await this.init();
       await this.acquireCreateSlot();
       try {
-        const subnet = this.subnets.take(params.subnet) ? params.subnet : this.subnets.allocate();
-        const moved = { ...params, subnet, mailIp: hostAddress(subnet, 2), partnerIp: hostAddress(subnet, 3) };
-        return this.info(await this.build({ pool: false, extra: { ...this.options.labels }, id, params: moved }));
+        // Checked again after the waits: a concurrent rebuild of the same id must not build twice.
+        if (!this.envs.has(id)) {
+          const subnet = this.subnets.take(params.subnet) ? params.subnet : this.subnets.allocate();
+          const moved = { ...params, subnet, mailIp: hostAddress(subnet, 2), partnerIp: hostAddress(subnet, 3) };
+          return this.info(await this.build({ pool: false, extra: {}, id, params: moved }));
+        }
       } finally {
         this.releaseCreateSlot();
       }
@@ -528,6 +531,9 @@ export class EnvironmentManager {
     record.timings.requestedAt = requestedAt;
     this.envs.set(id, record);
     if (!pool) this.emit(record, "missing");
+    // Hold the record's lock while building: a stop/reset/destroy arriving meanwhile waits for it.
+    let unlock!: () => void;
+    record.lock = new Promise((resolve) => (unlock = resolve));
     record.busy++;
     try {
       // Docker 20.10 checks a container's network at start, not at create: creating the network and
@@ -556,6 +562,7 @@ export class EnvironmentManager {
       throw new EnvironmentError(`creating an environment failed: ${message(error)}`, "failed");
     } finally {
       record.busy--;
+      unlock();
     }
   }
 

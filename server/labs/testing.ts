@@ -14,22 +14,12 @@ export interface LabEnvironment extends RunContext {
 }
 
 /**
- * Lab images: the tag the environments module uses (`:bookworm`) when present, else `:dev`
- * (what a development build produces). MAILLAB_TEST_IMAGE_TAG forces a tag.
+ * Lab images: the content-hash tags of docker/ that the environments module uses by default
+ * (`npm test` builds them first). MAILLAB_TEST_IMAGE_TAG forces another tag (development builds).
  */
-async function images(): Promise<Partial<Record<MachineName, string>> | undefined> {
+function images(): Partial<Record<MachineName, string>> | undefined {
   const forced = process.env.MAILLAB_TEST_IMAGE_TAG;
-  if (forced) return { mail: `maillab/mail:${forced}`, partner: `maillab/partner:${forced}` };
-  const docker = new EnvironmentManager({ hostFirewall: false, log: () => undefined }).docker;
-  const has = (image: string) =>
-    docker
-      .getImage(image)
-      .inspect()
-      .then(() => true)
-      .catch(() => false);
-  if ((await has("maillab/mail:bookworm")) && (await has("maillab/partner:bookworm"))) return undefined;
-  if ((await has("maillab/mail:dev")) && (await has("maillab/partner:dev"))) return { mail: "maillab/mail:dev", partner: "maillab/partner:dev" };
-  throw new Error("lab images maillab/mail and maillab/partner are missing: build them first (npm run images)");
+  return forced ? { mail: `maillab/mail:${forced}`, partner: `maillab/partner:${forced}` } : undefined;
 }
 
 let shared: { manager: EnvironmentManager; users: number } | undefined;
@@ -42,7 +32,7 @@ export async function startLabEnvironment(course: Course = loadCourse()): Promis
       idleStopMs: 0,
       ttlMs: 0,
       hostFirewall: false,
-      images: await images(),
+      images: images(),
       log: () => undefined,
     });
     await manager.init();
