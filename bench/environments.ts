@@ -16,6 +16,7 @@
  * Run alone: `npx tsx bench/environments.ts` (env BENCH_RUNS, BENCH_MEMORY_ENVS, BENCH_BURST change sizes).
  */
 import { readdir, readFile } from "node:fs/promises";
+import { loadavg } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MACHINES } from "@/lib/machines";
 import { EnvironmentManager, type EnvironmentInfo } from "../server/docker/environments";
@@ -80,6 +81,10 @@ export async function benchEnvironments(): Promise<Record<string, number>> {
     log: () => undefined,
   });
   const results: Record<string, number> = {};
+  // Timings on a shared 2-core machine mean little without knowing what else ran: record it.
+  const cpuPressure = async () => Number(/avg60=([\d.]+)/.exec(await readFile("/proc/pressure/cpu", "utf8").catch(() => ""))?.[1] ?? NaN);
+  results.load_1m_before = round(loadavg()[0]!, 2);
+  results.cpu_pressure_avg60_before_pct = await cpuPressure();
   try {
     await manager.init();
     // Warm-up: image layers into the page cache, first network on the engine.
@@ -151,6 +156,8 @@ export async function benchEnvironments(): Promise<Record<string, number>> {
       results[`idle_cgroup_memory_${machine}_mib`] = round(median(values) / 2 ** 20);
     }
     await Promise.all(envs.map((e) => manager.destroy(e.id)));
+    results.load_1m_after = round(loadavg()[0]!, 2);
+    results.cpu_pressure_avg60_after_pct = await cpuPressure();
   } finally {
     manager.fillPool(0);
     await manager.poolSettled();

@@ -417,8 +417,9 @@ function runBuildBase(say: (line: string) => void): Promise<void> {
 // Housekeeping
 
 /**
- * Removes maillab/mail and maillab/partner images whose tag is not the current one and that no
- * container uses (each docker/ edit leaves a ~0.5 GB image behind). Returns the removed tags.
+ * Removes maillab/mail and maillab/partner images whose content-hash tag is not the current one and
+ * that no container uses (each docker/ edit leaves a ~0.5 GB image behind). Tags that are not
+ * content hashes (`dev`, `latest`, an operator's own) are left alone. Returns the removed tags.
  */
 export async function removeStaleImages(options: { docker?: Docker; onProgress?: (line: string) => void } = {}): Promise<string[]> {
   const docker = engine(options.docker);
@@ -429,7 +430,7 @@ export async function removeStaleImages(options: { docker?: Docker; onProgress?:
     const images = await docker.listImages({ filters: { reference: [repo] } });
     for (const image of images) {
       for (const tag of image.RepoTags ?? []) {
-        if (current.has(tag) || !tag.startsWith(`${repo}:`)) continue;
+        if (current.has(tag) || !new RegExp(`^${repo}:[0-9a-f]{12}$`).test(tag)) continue;
         try {
           await docker.getImage(tag).remove();
           removed.push(tag);

@@ -117,19 +117,23 @@ const MAIL_CAPS = {
   // files) hand files to postfix/dovecot users. Without it: "Authentication token manipulation error".
   CHOWN: "chown files to other users (shadow, postfix queue, dpkg)",
   // Root must enter directories owned by others with mode 0700: Postfix's queue (postfix:root
-  // 0700, e.g. private/proxymap), /var/mail (root:mail 2775) for root's `mail`, dovecot's dirs.
+  // 0700: without it smtpd cannot reach private/proxymap and SMTP from partner hangs), the
+  // learners' mailboxes, Dovecot's directories.
   DAC_OVERRIDE: "root reads/writes others' 0700 dirs (postfix queue, mailboxes)",
   // chmod/utime on files root does not own: useradd fixing the new home (else it stays root's and
   // Dovecot cannot create ~/mail), dpkg unpacking into package-owned directories.
   FOWNER: "chmod/utime on files owned by others (useradd homes, dpkg)",
-  // Postfix/Dovecot daemons and su/passwd drop to other users and groups.
+  // Postfix/Dovecot daemons and su/passwd drop to other users and groups (without them Postfix
+  // does not start: "fatal: set_eugid: setegid(102): Operation not permitted").
   SETGID: "drop to other groups (postfix, dovecot, su)",
   SETUID: "drop to other users (postfix, dovecot, su, local delivery as the recipient)",
-  // Postfix (Debian's master.cf: smtpd, cleanup, tlsmgr, …) and Dovecot's login processes chroot.
+  // Postfix (Debian's master.cf: smtpd, cleanup, tlsmgr, …) and Dovecot's login processes chroot
+  // ("fatal: chroot(/var/spool/postfix): Operation not permitted").
   SYS_CHROOT: "chroot of Postfix services and Dovecot login processes",
-  // Root signals processes of other users: Postfix master stops its children, `service dovecot
-  // stop` (start-stop-daemon) and maillab-init's shutdown; without it restarts hang.
-  KILL: "signal processes of other users (service stop/restart)",
+  // Root signals processes of other users. Without it `systemctl restart postfix` leaves the old
+  // smtpd (user postfix) serving a connected client with the old configuration, and a learner's
+  // `kill`/`pkill` of postfix, dovecot or imap processes fails with "Operation not permitted".
+  KILL: "signal processes of other users (postfix stop reaching its children, kill/pkill)",
   // Binding port 25 (and 110/143): Docker >= 20.10 sets net.ipv4.ip_unprivileged_port_start=0 in
   // each container, so this one is not needed on the reference engine; kept because it is harmless
   // and needed on older or differently configured engines.

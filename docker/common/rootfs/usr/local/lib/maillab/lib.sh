@@ -14,7 +14,8 @@ log() { printf '[maillab-init] %s\n' "$*"; }
 # Invalid values are dropped with a message instead of reaching config files.
 maillab_read_env() {
   MACHINE=${MAILLAB_MACHINE:-}
-  DOMAIN=$(printf '%s' "${MAILLAB_DOMAIN:-example.test}" | tr 'A-Z' 'a-z')
+  DOMAIN=${MAILLAB_DOMAIN:-example.test}
+  DOMAIN=${DOMAIN,,}
   if ! [[ $DOMAIN =~ ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$ ]]; then
     log "MAILLAB_DOMAIN '$DOMAIN' is not a domain name; using example.test"
     DOMAIN=example.test
