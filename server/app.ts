@@ -58,9 +58,9 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
     resume: (id) => manager.resume(id),
     waitReady: (id) => manager.waitReady(id),
     stop: (id) => manager.stop(id),
-    reset: async (id) => {
+    reset: async (id, params) => {
       await terminals.closeEnvironment(id, undefined, "environment reset");
-      await manager.reset(id);
+      await manager.reset(id, { params });
     },
     destroy: async (id) => {
       await terminals.closeEnvironment(id, undefined, "environment removed");
@@ -131,7 +131,7 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
   log(`[environments] adopted ${initReport.adopted.length}, removed ${initReport.removed.length} orphan(s)`);
   // Environments the database knows but Docker lost (engine wiped): mark them so learners get a clear message.
   for (const row of store.liveEnvironments()) {
-    if (manager.status(row.id) === "missing") log(`[environments] ${row.id} has no machines any more (reset gives fresh ones)`);
+    if (manager.status(row.id) === "missing") log(`[environments] ${row.id} has no machines any more (a reset rebuilds them with the same parameters)`);
   }
   const imagesReady = prepareImages();
   if (config.warmPool > 0) void imagesReady.then(() => images.ready && manager.fillPool(config.warmPool));

@@ -279,7 +279,7 @@ export function createMaillab({ store, machines, labs, events, log = console.log
 
     async reset(row: EnvironmentRow) {
       scheduler.forget(row.id);
-      await machines.reset(row.id);
+      await machines.reset(row.id, params(row));
       store.clearStepResults(row.id);
       store.updateEnvironment(row.id, { labId: course.labs[0]!.id, lastActiveAt: Date.now() });
       publish(row);

@@ -14,7 +14,8 @@ export interface Machines {
   /** Resolves when both machines finished their start-up (services up, first-start secrets made). */
   waitReady(id: string): Promise<void>;
   stop(id: string): Promise<void>;
-  reset(id: string): Promise<void>;
+  /** Fresh machines with the same parameters (also rebuilds an environment whose machines are gone). */
+  reset(id: string, params: EnvironmentParams): Promise<void>;
   destroy(id: string): Promise<void>;
   touch(id: string): void;
   fillPool(n: number): void;
