@@ -170,6 +170,14 @@ describe("automation API", () => {
     expect(csv.text.split("\n")[0]).toMatch(/^learner,12-1\//);
     expect(csv.text).toMatch(/\nAda,/);
 
+    const warm = await call("POST", `/api/classes/${id}/prewarm`, { cookie: instructor, body: { count: 1 } });
+    expect(warm.status).toBe(200);
+    expect(warm.json).toMatchObject({ target: 1 });
+    expect((await call("POST", `/api/classes/${id}/prewarm`, { cookie: instructor, body: { count: -1 } })).status).toBe(400);
+    expect((await call("GET", `/api/classes/${id}/prewarm`, { cookie: instructor })).json).toMatchObject({ target: 1 });
+    expect((await call("POST", `/api/classes/${id}/presenter`, { cookie: instructor, body: { slide: 3, follow: true } })).status).toBe(200);
+    expect((await call("POST", `/api/classes/${id}/presenter`, { cookie: instructor, body: { slide: "x" } })).status).toBe(400);
+
     // A learner of the class may not read its progress.
     expect((await call("GET", `/api/classes/${id}/progress`, { cookie: joined.cookie })).status).toBe(403);
 

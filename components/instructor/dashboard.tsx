@@ -1,5 +1,5 @@
 "use client";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import type { Lang } from "@/lib/api-schema";
@@ -42,6 +42,15 @@ export function Dashboard({ lang, initial, joinUrl, qrSvg }: { lang: Lang; initi
   const [count, setCount] = useState(10);
   const [error, setError] = useState<string | null>(null);
   useEventSource(`/api/classes/${p.id}/events?lang=${lang}`, { progress: (d) => setP(d as ProgressView) });
+  // While pre-warming, follow the pool until it is full (one environment every ~2 s on 2 cores).
+  const filling = pool !== null && pool.ready < pool.target;
+  useEffect(() => {
+    if (!filling) return;
+    const timer = setInterval(() => {
+      void api<{ ready: number; target: number }>("GET", `/api/classes/${p.id}/prewarm`).then(setPool, () => {});
+    }, 2000);
+    return () => clearInterval(timer);
+  }, [filling, p.id]);
 
   async function run(fn: () => Promise<void>) {
     setError(null);

@@ -77,6 +77,13 @@ export async function prewarm(s: RequestScope, p: Record<string, string>) {
   return s.ctx.maillab.prewarm(body.count);
 }
 
+/** GET /api/classes/:id/prewarm — the warm pool's progress, for the pre-warm progress bar. */
+export function prewarmStatus(s: RequestScope, p: Record<string, string>) {
+  s.requireInstructor();
+  s.ctx.maillab.getClass(classId(p.id));
+  return s.ctx.maillab.poolStatus();
+}
+
 /** POST /api/classes/:id/presenter { slide?, follow? } */
 export async function presenter(s: RequestScope, p: Record<string, string>) {
   s.requireInstructor();

@@ -399,6 +399,10 @@ export function createMaillab({ store, machines, labs, events, log = console.log
       events.emit("class", { classId });
     },
 
+    poolStatus() {
+      return machines.poolStatus();
+    },
+
     prewarm(count: number) {
       machines.fillPool(count);
       return machines.poolStatus();

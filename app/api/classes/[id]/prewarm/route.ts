@@ -1,4 +1,5 @@
 import { route } from "@/server/api/route";
-import { prewarm } from "@/server/api/classes";
+import { prewarm, prewarmStatus } from "@/server/api/classes";
 
+export const GET = route(prewarmStatus);
 export const POST = route(prewarm);
