@@ -4,28 +4,23 @@ import { useRouter } from "next/navigation";
 import type { Lang } from "@/lib/api-schema";
 import { translator } from "@/lib/i18n";
 import { api } from "../api-client";
+import { useAction } from "../use-action";
 
 export function JoinForm({ lang, code: initialCode = "" }: { lang: Lang; code?: string }) {
   const t = translator(lang);
   const router = useRouter();
   const [code, setCode] = useState(initialCode);
   const [name, setName] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
   return (
     <form
       className="space-y-3"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        setBusy(true);
-        setError(null);
-        try {
+        void run(async () => {
           const env = await api<{ id: string }>("POST", "/api/classes/join", { code, name });
           router.push(`/lab/${env.id}`);
-        } catch (err) {
-          setError(err instanceof Error ? err.message : String(err));
-          setBusy(false);
-        }
+        }, { keepBusy: true });
       }}
     >
       <label className="block">

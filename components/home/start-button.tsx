@@ -1,15 +1,14 @@
 "use client";
-import { useState } from "react";
 import { useRouter } from "next/navigation";
 import type { Lang } from "@/lib/api-schema";
 import { translator } from "@/lib/i18n";
 import { api } from "../api-client";
+import { useAction } from "../use-action";
 
 export function StartButton({ lang, lab }: { lang: Lang; lab?: string }) {
   const t = translator(lang);
   const router = useRouter();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
   return (
     <div>
       <button
@@ -17,17 +16,12 @@ export function StartButton({ lang, lab }: { lang: Lang; lab?: string }) {
         data-testid="start-self-paced"
         disabled={busy}
         className="rounded-md bg-brand px-4 py-2 font-semibold text-white hover:bg-brand-dark disabled:opacity-60"
-        onClick={async () => {
-          setBusy(true);
-          setError(null);
-          try {
+        onClick={() =>
+          run(async () => {
             const env = await api<{ id: string }>("POST", "/api/session", lab ? { lab } : {});
             router.push(`/lab/${env.id}`);
-          } catch (e) {
-            setError(e instanceof Error ? e.message : String(e));
-            setBusy(false);
-          }
-        }}
+          }, { keepBusy: true })
+        }
       >
         {busy ? t("home.starting") : t("home.start")}
       </button>

@@ -4,24 +4,22 @@ import { useRouter } from "next/navigation";
 import type { Lang } from "@/lib/api-schema";
 import { translator } from "@/lib/i18n";
 import { api } from "../api-client";
+import { useAction } from "../use-action";
 
 export function LoginForm({ lang }: { lang: Lang }) {
   const t = translator(lang);
   const router = useRouter();
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<string | null>(null);
+  const { error, run } = useAction();
   return (
     <form
       className="space-y-3"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        setError(null);
-        try {
+        void run(async () => {
           await api("POST", "/api/auth/login", { password });
           router.refresh();
-        } catch (err) {
-          setError(err instanceof Error ? err.message : String(err));
-        }
+        });
       }}
     >
       <label className="block">

@@ -4,25 +4,23 @@ import { useRouter } from "next/navigation";
 import type { Lang } from "@/lib/api-schema";
 import { translator } from "@/lib/i18n";
 import { api } from "../api-client";
+import { useAction } from "../use-action";
 
 export function NewClassForm({ lang, labs }: { lang: Lang; labs: Array<{ id: string; title: string }> }) {
   const t = translator(lang);
   const router = useRouter();
   const [title, setTitle] = useState("");
   const [selected, setSelected] = useState(labs.map((l) => l.id));
-  const [error, setError] = useState<string | null>(null);
+  const { error, run } = useAction();
   return (
     <form
       className="space-y-3"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        setError(null);
-        try {
+        void run(async () => {
           const cls = await api<{ id: string }>("POST", "/api/classes", { title, labs: labs.map((l) => l.id).filter((id) => selected.includes(id)) });
           router.push(`/instructor/classes/${cls.id}`);
-        } catch (err) {
-          setError(err instanceof Error ? err.message : String(err));
-        }
+        }, { keepBusy: true });
       }}
     >
       <label className="block">
