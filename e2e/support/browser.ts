@@ -1,5 +1,4 @@
 import { chromium, type Browser, type Page } from "playwright-core";
-import { expect } from "vitest";
 
 /** Debian's Chromium, never a downloaded browser (DESIGN.md §2). */
 export async function launchBrowser(): Promise<Browser> {
@@ -33,7 +32,7 @@ export async function waitForTerminalText(page: Page, machine: string, pattern: 
     if (pattern.test(text)) return text;
     await page.waitForTimeout(200);
   }
-  expect.fail(`terminal ${machine} never showed ${pattern}; it shows:\n${text}`);
+  throw new Error(`terminal ${machine} never showed ${pattern}; it shows:\n${text}`);
 }
 
 /** Types a command into a terminal like a person: focus, keys, Enter. */
