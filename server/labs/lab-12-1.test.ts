@@ -2,7 +2,7 @@
 // on a fresh environment every check of every step fails; then, step by step, each step's checks
 // fail before its solve (guards excepted: they protect what earlier steps achieved) and pass after.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkStep, describeResult, labOf, median, solve, startLabEnvironment, type LabEnvironment } from "./testing";
+import { checkStep, describeResult, expectStepFailsThenPassesAfterSolve, labOf, median, startLabEnvironment, type LabEnvironment } from "./testing";
 import { loadCourse } from "./load-course";
 
 const course = loadCourse();
@@ -45,15 +45,7 @@ describe("Lab 12.1: Mails von außen annehmen", () => {
 
   for (const step of lab.steps) {
     it(`step ${step.id}: fails before its solve, passes after`, async () => {
-      const before = await checkStep(env, step);
-      expect(before.status, describeResult(before)).toBe("fail");
-      for (const c of before.checks) {
-        const def = step.checks.find((d) => d.id === c.id)!;
-        if (!def.guard) expect(c.ok, `${step.id}/${c.id} passes before its solve:\n${describeResult(before)}`).toBe(false);
-      }
-      await solve(env, step);
-      const after = await checkStep(env, step);
-      expect(after.status, describeResult(after)).toBe("pass");
+      await expectStepFailsThenPassesAfterSolve(env, step);
     }, 600_000); // a solve may install packages: slow on a busy machine
   }
 

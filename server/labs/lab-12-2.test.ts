@@ -1,7 +1,7 @@
 // Lab 12.2 end to end on a real environment: it starts where Lab 12.1 ends (all of 12.1 solved);
 // then each step's checks fail before its solve (guards excepted) and pass after.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkStep, describeResult, labOf, median, solve, solveLabSteps, startLabEnvironment, type LabEnvironment } from "./testing";
+import { checkStep, describeResult, expectStepFailsThenPassesAfterSolve, labOf, median, solveLabSteps, startLabEnvironment, type LabEnvironment } from "./testing";
 import { loadCourse } from "./load-course";
 
 const course = loadCourse();
@@ -30,16 +30,7 @@ describe("Lab 12.2: Dovecot", () => {
 
   for (const step of lab.steps) {
     it(`step ${step.id}: fails before its solve, passes after`, async () => {
-      const before = await checkStep(env, step);
-      expect(before.status, describeResult(before)).toBe("fail");
-      for (const c of before.checks) {
-        const def = step.checks.find((d) => d.id === c.id)!;
-        if (!def.guard) expect(c.ok, `${step.id}/${c.id} passes before its solve:\n${describeResult(before)}`).toBe(false);
-        if (!c.ok) expect(c.hints?.en.length ?? 0, `${step.id}/${c.id} fails without a hint:\n${describeResult(before)}`).toBeGreaterThan(0);
-      }
-      await solve(env, step);
-      const after = await checkStep(env, step);
-      expect(after.status, describeResult(after)).toBe("pass");
+      await expectStepFailsThenPassesAfterSolve(env, step, { requireHints: true });
     }, 600_000); // a solve may install packages: slow on a busy machine
   }
 

@@ -2,6 +2,7 @@
 // engine, real lab images), the course loaded from labs/, and small helpers to run checks/solves.
 import type { EnvironmentParams, MachineName } from "@/lib/machines";
 import type { Course, Lab, Step, StepResult } from "@/lib/lab-schema";
+import { expect } from "vitest";
 import { EnvironmentManager } from "../docker/environments";
 import { runStepChecks, solveStep, type ExecFn, type RunContext } from "./check-runner";
 import { loadCourse } from "./load-course";
@@ -95,4 +96,21 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : Math.round((sorted[mid - 1]! + sorted[mid]!) / 2);
+}
+
+/**
+ * The lab tests' core promise (DESIGN.md §8): a step fails before its solve script (every
+ * non-guard check fails; with `requireHints`, every failing check explains itself) and passes after.
+ */
+export async function expectStepFailsThenPassesAfterSolve(env: LabEnvironment, step: Step, { requireHints = false } = {}): Promise<void> {
+  const before = await checkStep(env, step);
+  expect(before.status, describeResult(before)).toBe("fail");
+  for (const c of before.checks) {
+    const def = step.checks.find((d) => d.id === c.id)!;
+    if (!def.guard) expect(c.ok, `${step.id}/${c.id} passes before its solve:\n${describeResult(before)}`).toBe(false);
+    if (requireHints && !c.ok) expect(c.hints?.en.length ?? 0, `${step.id}/${c.id} fails without a hint:\n${describeResult(before)}`).toBeGreaterThan(0);
+  }
+  await solve(env, step);
+  const after = await checkStep(env, step);
+  expect(after.status, describeResult(after)).toBe("pass");
 }
