@@ -7,23 +7,14 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Check, Course, Step } from "@/lib/lab-schema";
 import { SolveError, parseOutput, runCheck, runStepChecks, solveStep, type ExecFn } from "./check-runner";
+import { SAMPLE_PARAMS } from "./__fixtures__/params";
 import { loadCourse } from "./load-course";
 
 const course: Course = loadCourse(path.join(import.meta.dirname, "__fixtures__", "labs", "mini"));
 const dir = mkdtempSync(path.join(tmpdir(), "maillab-runner-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const params = {
-  domain: "k7qa.example.test",
-  mailHost: "mail.k7qa.example.test",
-  users: [
-    { name: "alice", password: "kavemu47" },
-    { name: "bob", password: "ritapu23" },
-  ],
-  subnet: "10.213.0.16/28",
-  mailIp: "10.213.0.18",
-  partnerIp: "10.213.0.19",
-};
+const params = SAMPLE_PARAMS;
 
 const calls: Array<{ machine: string; cmd: string[] }> = [];
 /** Runs the command locally with bash, like `docker exec` would in the machine. */

@@ -2,7 +2,7 @@
 // on a fresh environment every check of every step fails; then, step by step, each step's checks
 // fail before its solve (guards excepted: they protect what earlier steps achieved) and pass after.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkStep, describeResult, expectStepFailsThenPassesAfterSolve, labOf, median, startLabEnvironment, type LabEnvironment } from "./testing";
+import { checkStep, describeResult, expectStepFailsThenPassesAfterSolve, labOf, startLabEnvironment, timeStepChecks, type LabEnvironment } from "./testing";
 import { loadCourse } from "./load-course";
 
 const course = loadCourse();
@@ -30,15 +30,11 @@ describe("Lab 12.1: Mails von außen annehmen", () => {
   it("the failing checks of a fresh environment explain themselves (timings reported)", async () => {
     const timings: string[] = [];
     for (const step of lab.steps) {
-      const runs: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const t = performance.now();
-        const result = await checkStep(env, step);
-        runs.push(performance.now() - t);
+      const ms = await timeStepChecks(env, step, (result) => {
         expect(result.status).toBe("fail");
         for (const c of result.checks) expect(c.hints?.de.length ?? 0, `${step.id}/${c.id} fails without a hint`).toBeGreaterThan(0);
-      }
-      timings.push(`${step.id}: median ${median(runs)} ms (fresh, failing)`);
+      });
+      timings.push(`${step.id}: median ${ms} ms (fresh, failing)`);
     }
     console.log(`[timings 12-1 fresh]\n  ${timings.join("\n  ")}`);
   });
@@ -52,14 +48,8 @@ describe("Lab 12.1: Mails von außen annehmen", () => {
   it("after all solves every step still passes (timings reported)", async () => {
     const timings: string[] = [];
     for (const step of lab.steps) {
-      const runs: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const t = performance.now();
-        const result = await checkStep(env, step);
-        runs.push(performance.now() - t);
-        expect(result.status, describeResult(result)).toBe("pass");
-      }
-      timings.push(`${step.id}: median ${median(runs)} ms (solved, passing)`);
+      const ms = await timeStepChecks(env, step, (result) => expect(result.status, describeResult(result)).toBe("pass"));
+      timings.push(`${step.id}: median ${ms} ms (solved, passing)`);
     }
     console.log(`[timings 12-1 solved]\n  ${timings.join("\n  ")}`);
   });

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { renderTemplate, unknownTemplateVars } from "@/lib/lab-schema";
+import { SAMPLE_PARAMS } from "./__fixtures__/params";
 import { LabContentError, loadCourse } from "./load-course";
 import { parseSlides } from "./slides";
 
@@ -64,17 +65,7 @@ describe("the real course", () => {
 
   it("renders task texts with an environment's parameters", () => {
     const course = loadCourse();
-    const params = {
-      domain: "k7qa.example.test",
-      mailHost: "mail.k7qa.example.test",
-      users: [
-        { name: "alice", password: "kavemu47" },
-        { name: "bob", password: "ritapu23" },
-      ],
-      subnet: "10.213.0.16/28",
-      mailIp: "10.213.0.18",
-      partnerIp: "10.213.0.19",
-    };
+    const params = SAMPLE_PARAMS;
     const text = renderTemplate(course.labs[0]!.steps[1]!.task.de, params);
     expect(text).toContain("alice@k7qa.example.test");
     expect(text).not.toMatch(/\{\{/);

@@ -114,3 +114,15 @@ export async function expectStepFailsThenPassesAfterSolve(env: LabEnvironment, s
   const after = await checkStep(env, step);
   expect(after.status, describeResult(after)).toBe("pass");
 }
+
+/** Runs a step's checks `runs` times, handing each result to `assert`; returns the median time in ms. */
+export async function timeStepChecks(env: LabEnvironment, step: Step, assert: (result: StepResult) => void, runs = 5): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    const result = await checkStep(env, step);
+    times.push(performance.now() - t);
+    assert(result);
+  }
+  return median(times);
+}
