@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import type { AppConfig } from "./config";
 import { openStore } from "./db";
-import { createAuth } from "./auth";
+import { createAuth, randomId } from "./auth";
 import { createEventBus } from "./events";
 import { createMaillab } from "./maillab";
 import { ApiError } from "./http-error";
@@ -18,6 +18,8 @@ import { createTerminalUpgradeHandler, dockerExecSpawnSpec, listRecordings } fro
 import type { MachineName } from "@/lib/machines";
 
 const VERSION = "0.1.0";
+/** Docker label naming the app instance that owns an object. */
+const INSTANCE_LABEL = "maillab.instance";
 
 /**
  * The composition root: builds every service once, in dependency order, and returns what
@@ -30,12 +32,22 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
   const events = createEventBus();
   setLabAddressPool(config.subnetPool);
 
+  // Every Docker object this app creates carries its instance id (kept in the data directory), and
+  // it adopts and reaps only objects with its own: two apps, or a test run beside a live app, can
+  // share one engine without removing each other's environments.
+  let instanceId = store.getSetting("instance_id");
+  if (!instanceId) {
+    instanceId = randomId(12);
+    store.setSetting("instance_id", instanceId);
+  }
+
   const images = { ready: false, building: false, progress: [] as string[], error: undefined as string | undefined, missing: [] as string[] };
   const manager = new EnvironmentManager({
     subnetPool: config.subnetPool,
     idleStopMs: config.idleStopMs,
     ttlMs: config.ttlMs,
     poolSize: 0,
+    labels: { [INSTANCE_LABEL]: instanceId },
     log: (line) => log(`[environments] ${line}`),
     // Class environments live as long as their class; the reaper only stops them when idle.
     mayReap: (id, action) => action === "stop" || !store.getEnvironment(id)?.classId || Boolean(store.getClass(store.getEnvironment(id)!.classId!)?.endedAt),
