@@ -10,9 +10,14 @@ ensure_node_modules() {
 }
 
 ensure_next_build() {
-  # Rebuild the web app when any source is newer than the last build.
+  # Rebuild the web app when any source is newer than the last build. Under a lock: two starts at
+  # once (parallel test runs) must not write into the same .next folder together.
+  exec 9>.next-build.lock
+  flock 9
   if [ ! -f .next/BUILD_ID ] || [ -n "$(find app components lib server/pages next.config.ts package-lock.json -newer .next/BUILD_ID -print -quit 2>/dev/null)" ]; then
     say "building the web app (next build) ..."
     NODE_ENV=production npx next build >&2
   fi
+  flock -u 9
+  exec 9>&-
 }
