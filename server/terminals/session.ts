@@ -62,6 +62,8 @@ export interface SessionSettings {
   maxRecordingBytes?: number;
   onPrompt?: (envId: string, machine: MachineName, exitStatus: number) => void;
   onActivity?: (envId: string, machine: MachineName) => void;
+  /** The learner pressed Enter (a line went to the shell or to a program such as telnet). */
+  onEnter?: (envId: string, machine: MachineName) => void;
   /** At most one onActivity call per session per this many ms. */
   activityThrottleMs: number;
   log: (message: string, err?: unknown) => void;
@@ -293,6 +295,15 @@ export class TerminalSession {
     this.pty.write(data);
     this.recorder?.input(data);
     this.activity(false);
+    // Inside telnet or imtest no prompt marks a finished command; Enter is the next best signal
+    // that something may have happened (a mail sent, a login) and the checks may look again.
+    if (data.includes(13) || data.includes(10)) {
+      try {
+        this.settings.onEnter?.(this.envId, this.machine);
+      } catch (err) {
+        this.settings.log("onEnter failed", err);
+      }
+    }
   }
 
   /** Ends the session from the server side: closes every socket with `code`, kills the shell. */

@@ -37,6 +37,8 @@ export interface TerminalServerOptions {
   onPrompt?: (envId: string, machine: MachineName, exitStatus: number) => void;
   /** Someone attached or typed (at most every `activityThrottleMs` per session): keep the environment awake. */
   onActivity?: (envId: string, machine: MachineName) => void;
+  /** The learner pressed Enter in a terminal (also inside interactive programs). Not debounced. */
+  onEnter?: (envId: string, machine: MachineName) => void;
   /** Where recordings go (`<dir>/<envId>/<machine>-<startMs>.cast`); `null`/absent: no recording. */
   recordingsDir?: string | null;
   /** A recording stops taking output past this size. Default 64 MiB. */
@@ -128,6 +130,7 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
     maxRecordingBytes: options.maxRecordingBytes,
     onPrompt: options.onPrompt,
     onActivity: options.onActivity,
+    onEnter: options.onEnter,
     activityThrottleMs: options.activityThrottleMs ?? 10_000,
     log,
   };
