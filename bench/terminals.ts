@@ -1,5 +1,5 @@
 /**
- * Terminal benchmark (DESIGN.md §7: keystroke echo round trip p99 ≤ 25 ms with
+ * Terminal benchmark (docs/performance.md: keystroke echo round trip p99 ≤ 25 ms with
  * 50 terminals attached).
  *
  * Real stack: the terminal upgrade handler on an HTTP server (port 0), real
@@ -15,6 +15,9 @@
  * - `echo50idle`: 50 attached, one typing.
  * - `echo50busy`: 50 attached, all typing at once (~8 keys/s each, 400 keys/s total),
  *   and `raw_docker_exec_echo50busy`: the same load straight into 50 `docker exec`s.
+ * - `first_prompt_*`: socket open → the shell's first prompt on the client (a new
+ *   `docker exec` plus `bash -l`): five terminals opened one after another
+ *   (`seq`), and the 40 opened ten at a time (`burst10`).
  * Memory: the server process's RSS and JS heap (+ external buffers) growth per
  * attached terminal (this process also hosts the 50 light test clients, so it
  * is an upper bound), and the RSS of the per-terminal `docker exec` client
@@ -162,13 +165,18 @@ export async function benchTerminals(): Promise<Record<string, number>> {
       log: () => {},
     });
     const srv = server;
+    /** Socket open → first prompt (ms) of each terminal opened, in order. */
+    const firstPrompt: number[] = [];
     const open = async (): Promise<TestTerminal> => {
       const envId = freshEnvId();
       envContainer.set(envId, containers[Math.floor(next++ / PER_CONTAINER) % containers.length]!);
       const t = new TestTerminal(srv.url(envId, "mail"), { cols: 120, rows: 32 }).connect();
       terms.push(t);
+      let openedAt = NaN;
+      t.sockets[0]?.once("open", () => (openedAt = performance.now()));
       await t.waitStatus("open", 30_000);
       await t.waitFor(/# $/, 30_000);
+      firstPrompt.push(performance.now() - openedAt);
       return t;
     };
 
@@ -184,10 +192,14 @@ export async function benchTerminals(): Promise<Record<string, number>> {
     const raw1 = (await rawOne.type(200, () => 10)).sort((a, b) => a - b);
     await rawOne.close();
 
-    // Attach the other 49 (10 at a time: docker exec start-up is the slow part).
+    // Five more one after another (first-prompt time without contention) ...
+    for (let i = 0; i < 5; i++) await open();
+    const promptSeq = firstPrompt.slice(1).sort((a, b) => a - b);
+    // ... then the rest, 10 at a time (docker exec start-up is the slow part).
     while (terms.length < TERMINALS) {
       await Promise.all(Array.from({ length: Math.min(10, TERMINALS - terms.length) }, () => open()));
     }
+    const promptBurst = firstPrompt.slice(6).sort((a, b) => a - b);
     await sleep(500);
     gc();
     await sleep(200);
@@ -234,6 +246,10 @@ export async function benchTerminals(): Promise<Record<string, number>> {
       echo50busy_p99_ms: round(percentile(busy, 99)),
       echo50busy_max_ms: round(busy.at(-1) ?? NaN),
       echo50busy_keystrokes: busy.length,
+      first_prompt_seq_p50_ms: round(percentile(promptSeq, 50)),
+      first_prompt_seq_max_ms: round(promptSeq.at(-1) ?? NaN),
+      first_prompt_burst10_p50_ms: round(percentile(promptBurst, 50)),
+      first_prompt_burst10_max_ms: round(promptBurst.at(-1) ?? NaN),
       node_cpu_ms_per_keystroke_busy: round((cpuBusy.user + cpuBusy.system) / 1000 / Math.max(1, busy.length), 3),
       node_cpu_ms_per_keystroke_raw: round(rawCpuMs / Math.max(1, rawBusy.length), 3),
       raw_docker_exec_echo50busy_p50_ms: round(percentile(rawBusy, 50)),
