@@ -1,6 +1,6 @@
 import { EnvironmentManager } from "../server/docker/environments";
 import { loadCourse } from "../server/labs/load-course";
-import { runStepChecks, solveStep, type ExecFn } from "../server/labs/check-runner";
+import { runStepChecks, solveStep, type RunScriptFn } from "../server/labs/check-runner";
 
 const RUNS = 5;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -20,8 +20,8 @@ export async function benchChecks(): Promise<Record<string, number>> {
   const env = await manager.create();
   try {
     await manager.waitReady(env.id);
-    const exec: ExecFn = (id, machine, cmd, opts) => manager.exec(id, machine, cmd, opts);
-    const ctx = { exec, envId: env.id, params: env.params, course };
+    const run: RunScriptFn = (id, machine, job) => manager.runScript(id, machine, job);
+    const ctx = { run, envId: env.id, params: env.params, course };
     for (const lab of course.labs) {
       for (const step of lab.steps) {
         for (const phase of ["before", "after"] as const) {

@@ -2,7 +2,7 @@
 // labs/, and the types of a loaded course and of check results that the server and the UI share.
 // Loading (files, existence of scripts, template variables) lives in server/labs/load-course.ts.
 import { z } from "zod";
-import { machineSchema } from "./machines";
+import { machineSchema, scriptMachineSchema } from "./machines";
 import type { EnvironmentParams } from "./machines";
 
 export const LANGS = ["de", "en"] as const;
@@ -34,6 +34,35 @@ export const folderNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/,
 
 // ---- files -------------------------------------------------------------------------------------
 
+/** An input name: what a check's result depends on (see `inputs` below). */
+export const inputNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "input names use lowercase letters, digits and '-'");
+
+/**
+ * The course's fingerprint of a machine's state (docs/authoring.md "What a check depends on"): a
+ * script in lib/ that prints `<input> <anything>` lines; each input's lines are hashed together.
+ * A check is only run again when one of the inputs it `depends` on changed since its last run.
+ */
+export const inputsFileSchema = z.strictObject({
+  machine: scriptMachineSchema,
+  /** File name in the course's lib/ folder. */
+  script: scriptFileSchema,
+  names: z.array(inputNameSchema).min(1),
+});
+
+/**
+ * A gate: a quick check on one machine that runs before the checks that `need` it; when it fails,
+ * those are not run and show the gate's message and hints instead (e.g. "Postfix cannot serve:
+ * fatal error in main.cf" rather than probing a broken smtpd into throttling).
+ */
+export const gateFileSchema = z.strictObject({
+  id: idSchema,
+  title: localizedTextSchema,
+  machine: scriptMachineSchema,
+  /** File name in the course's lib/ folder. */
+  script: scriptFileSchema,
+  timeout: z.number().positive().max(60).default(5),
+});
+
 /** `labs/<course>/course.yaml` */
 export const courseFileSchema = z.strictObject({
   id: idSchema,
@@ -43,6 +72,8 @@ export const courseFileSchema = z.strictObject({
   labs: z.array(folderNameSchema).min(1, "a course needs at least one lab"),
   /** Folder with slides.de.md and slides.en.md (default "slides"). */
   slides: folderNameSchema.default("slides"),
+  inputs: inputsFileSchema.optional(),
+  gates: z.array(gateFileSchema).default([]),
 });
 export type CourseFile = z.infer<typeof courseFileSchema>;
 
@@ -65,7 +96,8 @@ export type LabFile = z.infer<typeof labFileSchema>;
 export const checkFileSchema = z.strictObject({
   id: idSchema,
   title: localizedTextSchema,
-  machine: machineSchema,
+  /** Where the script runs: `probe` (the checks' own machine, maillab-check in the logs), `mail`, `partner`. */
+  machine: scriptMachineSchema,
   /** Executable script in the step's folder; exit 0 passes. */
   script: scriptFileSchema,
   /** Seconds (default 15). */
@@ -74,7 +106,19 @@ export const checkFileSchema = z.strictObject({
    * Optional script run on another (or the same) machine only when the check fails, to explain
    * why: its HINT lines are added to the check's hints. Reading config files belongs here.
    */
-  explain: z.strictObject({ machine: machineSchema, script: scriptFileSchema }).optional(),
+  explain: z.strictObject({ machine: scriptMachineSchema, script: scriptFileSchema }).optional(),
+  /**
+   * Inputs (course.yaml `inputs.names`) the result depends on: the check runs again only when one
+   * of them changed since its last run. Default: all of them.
+   */
+  depends: z.array(inputNameSchema).optional(),
+  /**
+   * Evidence of the learner's own action (their telnet mail, their IMAP login): once it passed, the
+   * result is kept for good. Reading or deleting the mail later does not undo what was done.
+   */
+  evidence: z.boolean().default(false),
+  /** Gates (course.yaml `gates`) that must pass before this check runs. */
+  needs: z.array(idSchema).default([]),
   /**
    * A guard keeps the learner from breaking what earlier steps achieved (e.g. "not an open relay").
    * It may already pass before its own step's solve; it still fails on a fresh environment.
@@ -84,6 +128,7 @@ export const checkFileSchema = z.strictObject({
   exclusive: z.boolean().default(false),
 });
 export type CheckFile = z.infer<typeof checkFileSchema>;
+export type GateFile = z.infer<typeof gateFileSchema>;
 
 export const solveEntrySchema = z.strictObject({
   machine: machineSchema,
@@ -117,10 +162,22 @@ export interface Slide {
   notes: string;
 }
 
-export interface Check extends CheckFile {
+export interface Check extends Omit<CheckFile, "depends"> {
   /** Absolute path of the script (server side only; the UI ignores it). */
   scriptPath: string;
   explainPath?: string;
+  /** Resolved: the course's input names when the file named none. */
+  depends: string[];
+}
+
+export interface Gate extends GateFile {
+  scriptPath: string;
+}
+
+export interface CourseInputs {
+  machine: z.infer<typeof scriptMachineSchema>;
+  scriptPath: string;
+  names: string[];
 }
 
 export interface SolveStep extends SolveEntry {
@@ -157,8 +214,11 @@ export interface Course {
   description: LocalizedText;
   labs: Lab[];
   slides: Record<LabLang, Slide[]>;
-  /** Absolute path of lib/check-lib.sh, prepended to every check and solve script ("" if none). */
+  /** Absolute path of lib/check-lib.sh, sourced before every check and solve script ("" if none). */
   checkLibPath: string;
+  /** The state fingerprint checks depend on; without it every check runs every time. */
+  inputs?: CourseInputs;
+  gates: Gate[];
 }
 
 // ---- results -----------------------------------------------------------------------------------

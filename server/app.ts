@@ -15,7 +15,6 @@ import { dockerHealth } from "./docker/health";
 import { ensureImages, imagesStatus } from "./docker/images";
 import { createLabs, loadCourse } from "./labs";
 import { createTerminalUpgradeHandler, dockerExecSpawnSpec, listRecordings } from "./terminals";
-import type { MachineName } from "@/lib/machines";
 
 const VERSION = "0.1.0";
 /** Docker label naming the app instance that owns an object. */
@@ -53,10 +52,8 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
     mayReap: (id, action) => action === "stop" || !store.getEnvironment(id)?.classId || Boolean(store.getClass(store.getEnvironment(id)!.classId!)?.endedAt),
   });
 
-  const exec = (envId: string, machine: MachineName, cmd: string[], opts: { env?: Record<string, string>; stdin?: string; timeoutMs?: number }) =>
-    manager.exec(envId, machine, cmd, opts);
-
-  const labs = createLabs({ exec, course });
+  // Check scripts go over one long-lived channel per machine (server/docker/check-channel.ts).
+  const labs = createLabs({ run: (envId, machine, job) => manager.runScript(envId, machine, job), course });
 
   const machines: Machines = {
     async create() {
@@ -103,6 +100,7 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
       return dockerExecSpawnSpec(manager.containerName(envId, machine), { env: { LANG: "C.UTF-8" } });
     },
     onPrompt: (envId) => maillab.onPrompt(envId),
+    onEnter: (envId) => maillab.onEnter(envId),
     onActivity: (envId) => manager.touch(envId),
     recordingsDir,
     log: (line, err) => log(`[terminals] ${line}${err ? ` ${err instanceof Error ? err.message : String(err)}` : ""}`),

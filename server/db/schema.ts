@@ -54,15 +54,18 @@ export const stepResults = sqliteTable(
     environmentId: text("environment_id").notNull().references(() => environments.id),
     stepId: text("step_id").notNull(),
     status: text("status", { enum: ["pass", "fail", "pending"] }).notNull(),
-    /** JSON array of check results [{ id, ok, message, hints, transcript }]. */
+    /** JSON array of stored check results (server/maillab/step-state.ts StoredCheck). */
     checks: text("checks").notNull(),
-    /** Consecutive failing runs whose failure was the same as before. */
+    /** Consecutive runs with changed inputs whose failure was the same as before. */
     sameFailures: integer("same_failures").notNull().default(0),
+    /** When the step became the learner's current step. */
     firstSeenAt: integer("first_seen_at").notNull(),
     passedAt: integer("passed_at"),
     updatedAt: integer("updated_at").notNull(),
     /** Set when the step was fast-forwarded by a solve script rather than by the learner. */
     solvedBy: text("solved_by"),
+    /** A passed step whose state checks fail now ("was done, now broken"); it stays passed. */
+    broken: integer("broken", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [primaryKey({ columns: [t.environmentId, t.stepId] })],
 );

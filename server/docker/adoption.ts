@@ -1,7 +1,6 @@
 // After an app restart (DESIGN.md §3 "Lifecycle"): sorts what Docker lists into environments to adopt
 // and leftovers to remove. Pure: it sees only the listings, so it is unit tested with plain data.
-import type { EnvironmentParams, MachineName } from "@/lib/machines";
-import { MACHINES } from "@/lib/machines";
+import { ENVIRONMENT_MACHINES, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
 import {
   LABEL_CREATED,
   LABEL_ENVIRONMENT,
@@ -41,7 +40,13 @@ export interface AdoptableEnvironment {
   pooled: boolean;
   /** A claim was interrupted between its two renames: finish renaming. */
   halfClaimed: boolean;
-  machines: Record<MachineName, { containerId: string; running: boolean }>;
+  /** The probe is missing on environments created before it existed: the manager adds it. */
+  machines: Record<"mail" | "partner", AdoptedMachine> & { probe?: AdoptedMachine };
+}
+
+export interface AdoptedMachine {
+  containerId: string;
+  running: boolean;
 }
 
 export interface Leftover {
@@ -58,7 +63,8 @@ export interface Classification {
 
 /**
  * Groups the listings by environment id (only objects of `scope`) and decides per environment:
- * - complete (one network, both machines, readable params, nothing else) → adopt, running or stopped;
+ * - complete (one network, mail and partner (and the probe, which older environments lack), readable
+ *   params, nothing else) → adopt, running or stopped;
  * - anything less (a network without containers, a container without its network, …) → remove;
  * - with `isKnown`, a handed-out environment it does not know → remove;
  * - an unclaimed pool member that is not running → remove (rebuilding is cheaper than resuming).
@@ -70,7 +76,7 @@ export function classifyListing(
 ): Classification {
   interface Group {
     networks: ListedNetwork[];
-    containers: Partial<Record<MachineName, ListedContainer>>;
+    containers: Partial<Record<EnvironmentMachine, ListedContainer>>;
     strays: ListedContainer[];
   }
   const groups = new Map<string, Group>();
@@ -86,9 +92,9 @@ export function classifyListing(
   for (const container of containers) {
     const id = container.Labels[LABEL_ENVIRONMENT];
     if (!id || container.Labels[LABEL_SCOPE] !== scope) continue;
-    const machine = container.Labels[LABEL_MACHINE] as MachineName | undefined;
+    const machine = container.Labels[LABEL_MACHINE] as EnvironmentMachine | undefined;
     const g = group(id);
-    if (machine && MACHINES.includes(machine) && !g.containers[machine]) g.containers[machine] = container;
+    if (machine && ENVIRONMENT_MACHINES.includes(machine) && !g.containers[machine]) g.containers[machine] = container;
     else g.strays.push(container);
   }
 
@@ -102,19 +108,20 @@ export function classifyListing(
         networkIds: g.networks.map((n) => n.Id),
       });
     const network = g.networks.length === 1 ? g.networks[0] : undefined;
-    const { mail, partner } = g.containers;
+    const { mail, partner, probe } = g.containers;
     const params = parseParamsLabel(network?.Labels?.[LABEL_PARAMS]) ?? parseParamsLabel(mail?.Labels[LABEL_PARAMS]);
     if (!network || !mail || !partner || !params || g.strays.length > 0) {
       leftover("half-created");
       continue;
     }
-    const poolNames = [mail, partner].map((c) => isPoolContainerName(c.Names[0] ?? ""));
+    const present = [mail, partner, ...(probe ? [probe] : [])];
+    const poolNames = present.map((c) => isPoolContainerName(c.Names[0] ?? ""));
     const pooled = poolNames.every(Boolean);
     if (!pooled && isKnown && !isKnown(id)) {
       leftover("unknown to the app");
       continue;
     }
-    if (pooled && (mail.State !== "running" || partner.State !== "running")) {
+    if (pooled && (!probe || present.some((c) => c.State !== "running"))) {
       leftover("stopped pool member");
       continue;
     }
@@ -129,6 +136,7 @@ export function classifyListing(
       machines: {
         mail: { containerId: mail.Id, running: mail.State === "running" },
         partner: { containerId: partner.Id, running: partner.State === "running" },
+        ...(probe ? { probe: { containerId: probe.Id, running: probe.State === "running" } } : {}),
       },
     });
   }

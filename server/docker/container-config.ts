@@ -1,24 +1,31 @@
 // Turns a machine's spec (./machine-spec.ts: the images' contract) and an environment's params into
 // Docker's create options: limits, capabilities, network identity, the env contract.
 import type Dockerode from "dockerode";
-import type { EnvironmentParams, MachineName } from "@/lib/machines";
+import { PROBE_HOSTNAME, probeAddress, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
 import { imageTag } from "./images";
 import { MACHINE_SPECS, machineEnv } from "./machine-spec";
 
 export { READY_FILE } from "./machine-spec";
 
-/** The image a machine runs: content-hash tag of docker/ (./images.ts). */
-export function machineImage(machine: MachineName): string {
-  return imageTag(machine);
+/** The image a machine runs: content-hash tag of docker/ (./images.ts); the probe runs partner's. */
+export function machineImage(machine: EnvironmentMachine): string {
+  return imageTag(machine === "probe" ? "partner" : machine);
+}
+
+/** The address a machine has in its environment's network. */
+export function machineAddress(machine: EnvironmentMachine, params: EnvironmentParams): string {
+  if (machine === "mail") return params.mailIp;
+  if (machine === "partner") return params.partnerIp;
+  return probeAddress(params.subnet);
 }
 
 /** `docker stop` grace per machine (maillab-init stops the services on SIGTERM). */
-export function stopTimeoutS(machine: MachineName): number {
+export function stopTimeoutS(machine: EnvironmentMachine): number {
   return MACHINE_SPECS[machine].stopTimeoutS;
 }
 
 export interface ContainerConfigInput {
-  machine: MachineName;
+  machine: EnvironmentMachine;
   name: string;
   network: string;
   params: EnvironmentParams;
@@ -32,15 +39,17 @@ export interface ContainerConfigInput {
 export function buildContainerOptions(input: ContainerConfigInput): Dockerode.ContainerCreateOptions {
   const { params, machine } = input;
   const spec = MACHINE_SPECS[machine];
-  const ip = machine === "mail" ? params.mailIp : params.partnerIp;
-  const aliases = machine === "mail" ? ["mail", params.mailHost] : ["partner"];
+  const ip = machineAddress(machine, params);
+  const aliases = machine === "mail" ? ["mail", params.mailHost] : machine === "partner" ? ["partner"] : [PROBE_HOSTNAME];
+  // The probe gets no passwords: the runner hands a check what it needs (server/labs/check-runner.ts).
+  const env = machine === "probe" ? machineEnv(machine, { domain: params.domain, users: [] }) : machineEnv(machine, params);
   return {
     name: input.name,
     Image: input.image ?? machineImage(machine),
     // The image's ENTRYPOINT (tini → maillab-init) is the machine's boot; only development overrides it.
     ...(input.command ? { Entrypoint: input.command.slice(0, 1), Cmd: input.command.slice(1) } : {}),
     Hostname: spec.hostname,
-    Env: machineEnv(machine, params),
+    Env: env,
     Labels: input.labels,
     StopTimeout: spec.stopTimeoutS,
     HostConfig: {
@@ -64,6 +73,12 @@ export function buildContainerOptions(input: ContainerConfigInput): Dockerode.Co
       // make every such lookup wait 10-20 s for an unreachable upstream; fail after 2 s instead.
       // The environment's own names are answered by the engine within milliseconds.
       DnsOptions: ["timeout:2", "attempts:1"],
+      // mail names its clients from /etc/hosts (copied into Postfix's chroot at every start), so
+      // mail.log says `partner[…]` and `maillab-check[…]` instead of Docker's PTR answer
+      // `maillab-<id>-partner.maillab-<id>`.
+      ...(machine === "mail"
+        ? { ExtraHosts: [`partner:${params.partnerIp}`, `${PROBE_HOSTNAME}:${probeAddress(params.subnet)}`] }
+        : {}),
     },
     NetworkingConfig: {
       EndpointsConfig: {

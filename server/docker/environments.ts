@@ -7,10 +7,11 @@
 // containers are created at once, then both containers started at once, with no inspect round trips
 // on the way; a warm pool member is claimed by renaming its two containers (in parallel, ~30 ms).
 import Dockerode from "dockerode";
-import { MACHINES, environmentIdSchema, type EnvironmentParams, type MachineName } from "@/lib/machines";
+import { ENVIRONMENT_MACHINES, environmentIdSchema, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
 import { classifyListing } from "./adoption";
 import { buildContainerOptions, READY_FILE, stopTimeoutS } from "./container-config";
 import { watchContainerEvents, type ContainerEvent } from "./docker-events";
+import { CheckChannel, type ScriptJob, type ScriptRun } from "./check-channel";
 import { execInContainer, type ExecOptions, type ExecResult } from "./exec";
 import { DEFAULT_SUBNET_POOL, installHostFirewall, setLabAddressPool, type HostFirewallResult } from "./host-firewall";
 import {
@@ -84,9 +85,9 @@ export interface EnvironmentManagerOptions {
    * can run beside a live app on the same engine. */
   labels?: Record<string, string>;
   /** Image per machine, overriding ./images.ts's tags (development against another build). */
-  images?: Partial<Record<MachineName, string>>;
+  images?: Partial<Record<EnvironmentMachine, string>>;
   /** Command per machine, overriding the image's (development: ["sleep", "infinity"]). */
-  commands?: Partial<Record<MachineName, string[]>>;
+  commands?: Partial<Record<EnvironmentMachine, string[]>>;
   /** Learner-facing creates running at once; more wait in line (see MAX_PARALLEL_CREATES). */
   maxParallelCreates?: number;
   log?: (line: string) => void;
@@ -148,7 +149,7 @@ interface EnvRecord {
   /** Waiting unclaimed in the pool (its containers still have pool names). */
   pooled: boolean;
   status: EnvironmentStatus;
-  machines: Partial<Record<MachineName, MachineState>>;
+  machines: Partial<Record<EnvironmentMachine, MachineState>>;
   timings: EnvironmentTimings;
   error?: string;
   /** Serialises operations on one environment. */
@@ -191,6 +192,10 @@ export class EnvironmentManager {
   private readonly subnets: SubnetPool;
   private readonly envs = new Map<string, EnvRecord>();
   private readonly listeners = new Set<(change: StatusChange) => void>();
+  /** Check channels by `<id>/<machine>` (./check-channel.ts), opened on first use. */
+  private readonly channels = new Map<string, CheckChannel>();
+  /** Engine round trips for commands: one-shot execs and channel opens (the bench reports them). */
+  private readonly counters = { execs: 0, channelOpens: 0, scripts: 0 };
   private readonly pool: WarmPool;
   private readonly idleStopMs: number;
   private readonly ttlMs: number;
@@ -268,11 +273,14 @@ export class EnvironmentManager {
     });
     for (const found of adopt) {
       const record = this.newRecord(found.id, found.params, found.extra, found.createdAt, found.bornInPool, found.pooled);
-      for (const machine of MACHINES) {
-        const { containerId, running } = found.machines[machine];
-        record.machines[machine] = { containerId, state: running ? "running" : "stopped" };
+      for (const machine of ENVIRONMENT_MACHINES) {
+        const adopted = found.machines[machine];
+        if (adopted) record.machines[machine] = { containerId: adopted.containerId, state: adopted.running ? "running" : "stopped" };
       }
-      record.status = MACHINES.every((m) => found.machines[m].running) ? "running" : "stopped";
+      const learnerMachinesRunning = found.machines.mail.running && found.machines.partner.running;
+      record.status = learnerMachinesRunning ? "running" : "stopped";
+      // Created before environments had a probe: give it one (now if running, else on resume).
+      if (!found.machines.probe && learnerMachinesRunning && !found.pooled) removals.push(this.addMissingProbe(record));
       record.timings.fromPool = found.bornInPool;
       this.envs.set(found.id, record);
       if (found.pooled) this.pool.add(found.id);
@@ -297,6 +305,8 @@ export class EnvironmentManager {
   /** Stops timers, the event watch and the pool; environments stay as they are (adopted at next start). */
   dispose(): void {
     this.disposed = true;
+    for (const channel of this.channels.values()) channel.close();
+    this.channels.clear();
     this.reaper?.stop();
     this.events?.close();
     this.pool.dispose();
@@ -321,7 +331,7 @@ export class EnvironmentManager {
   }
 
   /** Container name for `docker exec -it <name> …` (terminals). */
-  containerName(id: string, machine: MachineName): string {
+  containerName(id: string, machine: EnvironmentMachine): string {
     return this.envs.get(id)?.pooled ? poolContainerName(id, machine) : containerName(id, machine);
   }
 
@@ -372,7 +382,7 @@ export class EnvironmentManager {
   }
 
   /** Waits until `/run/maillab/ready` exists in the machines (services started by the image's init). */
-  async waitReady(id: string, { timeoutMs = DEFAULT_READY_TIMEOUT_MS, machines = MACHINES }: { timeoutMs?: number; machines?: readonly MachineName[] } = {}): Promise<void> {
+  async waitReady(id: string, { timeoutMs = DEFAULT_READY_TIMEOUT_MS, machines = ENVIRONMENT_MACHINES }: { timeoutMs?: number; machines?: readonly EnvironmentMachine[] } = {}): Promise<void> {
     const poll = `while [ ! -e ${READY_FILE} ]; do sleep 0.05; done`;
     await Promise.all(
       machines.map(async (machine) => {
@@ -385,10 +395,11 @@ export class EnvironmentManager {
   }
 
   /** Runs a command in a machine (checks, solve scripts). Throws EnvironmentError when the environment is not running. */
-  async exec(id: string, machine: MachineName, cmd: string[], options?: ExecOptions): Promise<ExecResult> {
+  async exec(id: string, machine: EnvironmentMachine, cmd: string[], options?: ExecOptions): Promise<ExecResult> {
     const record = this.envs.get(id);
     if (!record) throw new EnvironmentError(`no environment ${id}`, "not-found");
     if (record.machines[machine]?.state !== "running") throw new EnvironmentError(`environment ${id} is ${record.status}: ${machine} is not running`, "not-running");
+    this.counters.execs++;
     try {
       return await execInContainer(this.docker, this.docker.getContainer(this.containerName(id, machine)), cmd, options);
     } catch (error) {
@@ -397,16 +408,49 @@ export class EnvironmentManager {
     }
   }
 
+  /**
+   * Runs a check (or explain, or solve) script in a machine over its long-lived channel: no engine
+   * round trip once the channel is open. Never throws for the script; a machine that is not running
+   * gives exit code -1 with the reason.
+   */
+  async runScript(id: string, machine: EnvironmentMachine, job: ScriptJob): Promise<ScriptRun> {
+    const record = this.envs.get(id);
+    if (!record || record.machines[machine]?.state !== "running") {
+      return { exitCode: -1, output: `maillab: ${machine} is not running\n`, durationMs: 0, timedOut: false };
+    }
+    const key = `${id}/${machine}`;
+    let channel = this.channels.get(key);
+    if (!channel) {
+      channel = new CheckChannel(this.docker, () => this.containerName(id, machine), this.log, () => this.counters.channelOpens++);
+      this.channels.set(key, channel);
+    }
+    this.counters.scripts++;
+    return channel.run(job);
+  }
+
+  /** Engine round trips so far: one-shot execs, channel opens, and scripts run over channels. */
+  commandStats(): { execs: number; channelOpens: number; scripts: number } {
+    return { ...this.counters };
+  }
+
+  private closeChannels(id: string): void {
+    for (const machine of ENVIRONMENT_MACHINES) {
+      this.channels.get(`${id}/${machine}`)?.close();
+      this.channels.delete(`${id}/${machine}`);
+    }
+  }
+
   /** docker stop both machines: their files are kept, resume() brings them back. */
   stop(id: string): Promise<void> {
     return this.operate(id, async (record) => {
-      if (MACHINES.every((m) => record.machines[m]?.state !== "running")) return;
+      if (ENVIRONMENT_MACHINES.every((m) => record.machines[m]?.state !== "running")) return;
       await Promise.all(
-        MACHINES.map(async (machine) => {
+        ENVIRONMENT_MACHINES.map(async (machine) => {
           await tolerate(this.docker.getContainer(this.containerName(id, machine)).stop({ t: stopTimeoutS(machine) }));
           this.setMachine(record, machine, "stopped");
         }),
       );
+      this.closeChannels(id);
       this.setStatus(record, "stopped");
     });
   }
@@ -415,10 +459,11 @@ export class EnvironmentManager {
   resume(id: string): Promise<void> {
     return this.operate(id, async (record) => {
       record.lastActiveAt = Date.now();
-      if (MACHINES.every((m) => record.machines[m]?.state === "running")) return;
+      if (ENVIRONMENT_MACHINES.every((m) => record.machines[m]?.state === "running")) return;
+      if (!record.machines.probe) await this.addMissingProbe(record);
       try {
         await Promise.all(
-          MACHINES.map(async (machine) => {
+          ENVIRONMENT_MACHINES.filter((m) => record.machines[m]).map(async (machine) => {
             await tolerate(this.docker.getContainer(this.containerName(id, machine)).start(), [304]);
             this.setMachine(record, machine, "running");
           }),
@@ -457,9 +502,10 @@ export class EnvironmentManager {
       }
     }
     await this.operate(id, async (record) => {
+      this.closeChannels(id);
       this.setStatus(record, "creating");
       try {
-        await Promise.all(MACHINES.map((machine) => tolerate(this.docker.getContainer(this.containerName(id, machine)).remove({ force: true }), [404])));
+        await Promise.all(ENVIRONMENT_MACHINES.map((machine) => tolerate(this.docker.getContainer(this.containerName(id, machine)).remove({ force: true }), [404])));
         await this.ensureNetwork(record);
         await this.startMachines(record, false);
         record.lastActiveAt = Date.now();
@@ -476,13 +522,14 @@ export class EnvironmentManager {
   async destroy(id: string): Promise<void> {
     const record = this.envs.get(id);
     if (!record) {
-      await this.removeObjects(MACHINES.flatMap((m) => [containerName(id, m), poolContainerName(id, m)]), [networkName(id)]);
+      await this.removeObjects(ENVIRONMENT_MACHINES.flatMap((m) => [containerName(id, m), poolContainerName(id, m)]), [networkName(id)]);
       return;
     }
     await this.withLock(record, async () => {
       if (this.envs.get(id) !== record) return;
       this.pool.remove(id);
-      await this.removeObjects(MACHINES.map((m) => this.containerName(id, m)), [networkName(id)]);
+      this.closeChannels(id);
+      await this.removeObjects(ENVIRONMENT_MACHINES.map((m) => this.containerName(id, m)), [networkName(id)]);
       this.subnets.release(record.params.subnet);
       this.envs.delete(id);
       this.setStatus(record, "missing");
@@ -540,14 +587,14 @@ export class EnvironmentManager {
       // both containers at once takes the container creates (~50-100 ms) off the critical path.
       const [network, ...containers] = await settleAll([
         this.createNetwork(record, { mayMoveSubnet: true }),
-        ...MACHINES.map((machine) => this.createMachine(record, machine, pool)),
+        ...ENVIRONMENT_MACHINES.map((machine) => this.createMachine(record, machine, pool)),
       ]);
       if (network.moved) {
         // Rare: the subnet clashed and moved, so the containers carry stale addresses: recreate them.
         await Promise.all(containers.map((c) => c.remove({ force: true })));
         await this.startMachines(record, pool);
       } else {
-        await Promise.all(containers.map((c, i) => this.startMachine(record, MACHINES[i]!, c)));
+        await Promise.all(containers.map((c, i) => this.startMachine(record, ENVIRONMENT_MACHINES[i]!, c)));
       }
       record.timings.attachableAt = now();
       record.timings.createMs = record.timings.attachableAt - requestedAt;
@@ -555,7 +602,7 @@ export class EnvironmentManager {
       return record;
     } catch (error) {
       this.log(`creating ${id} failed: ${message(error)}`);
-      await this.removeObjects(MACHINES.map((m) => (pool ? poolContainerName(id, m) : containerName(id, m))), [networkName(id)]).catch(() => undefined);
+      await this.removeObjects(ENVIRONMENT_MACHINES.map((m) => (pool ? poolContainerName(id, m) : containerName(id, m))), [networkName(id)]).catch(() => undefined);
       this.subnets.release(record.params.subnet);
       this.envs.delete(id);
       this.setStatus(record, "missing");
@@ -607,10 +654,10 @@ export class EnvironmentManager {
 
   /** Creates and starts both containers, each create → start chain in parallel with the other. */
   private async startMachines(record: EnvRecord, pool: boolean): Promise<void> {
-    await Promise.all(MACHINES.map(async (machine) => this.startMachine(record, machine, await this.createMachine(record, machine, pool))));
+    await Promise.all(ENVIRONMENT_MACHINES.map(async (machine) => this.startMachine(record, machine, await this.createMachine(record, machine, pool))));
   }
 
-  private async createMachine(record: EnvRecord, machine: MachineName, pool: boolean): Promise<Dockerode.Container> {
+  private async createMachine(record: EnvRecord, machine: EnvironmentMachine, pool: boolean): Promise<Dockerode.Container> {
     const container = await this.docker.createContainer(
       buildContainerOptions({
         machine,
@@ -626,7 +673,17 @@ export class EnvironmentManager {
     return container;
   }
 
-  private async startMachine(record: EnvRecord, machine: MachineName, container: Dockerode.Container): Promise<void> {
+  /** An adopted environment from before the probe existed: create and start its probe. */
+  private async addMissingProbe(record: EnvRecord): Promise<void> {
+    try {
+      await this.startMachine(record, "probe", await this.createMachine(record, "probe", record.pooled));
+      this.log(`added the check probe to ${record.id}`);
+    } catch (error) {
+      this.log(`adding the check probe to ${record.id} failed: ${message(error)}`);
+    }
+  }
+
+  private async startMachine(record: EnvRecord, machine: EnvironmentMachine, container: Dockerode.Container): Promise<void> {
     await container.start();
     record.machines[machine] = { containerId: container.id, state: "running" };
   }
@@ -660,7 +717,7 @@ export class EnvironmentManager {
   /** Labels can't change, so a claim is recorded in Docker by renaming the containers out of the pool namespace. */
   private async renameToClaimed(record: EnvRecord): Promise<void> {
     await Promise.all(
-      MACHINES.map(async (machine) => {
+      ENVIRONMENT_MACHINES.map(async (machine) => {
         try {
           await this.docker.getContainer(poolContainerName(record.id, machine)).rename({ name: containerName(record.id, machine) });
         } catch (error) {
@@ -692,7 +749,7 @@ export class EnvironmentManager {
     };
   }
 
-  private setMachine(record: EnvRecord, machine: MachineName, state: MachineState["state"]): void {
+  private setMachine(record: EnvRecord, machine: EnvironmentMachine, state: MachineState["state"]): void {
     const current = record.machines[machine];
     if (current) current.state = state;
   }
@@ -742,12 +799,16 @@ export class EnvironmentManager {
   /** Docker told us a container changed outside our own operations (OOM, operator, engine restart). */
   private onContainerEvent(event: ContainerEvent): void {
     const id = event.attributes[LABEL_ENVIRONMENT];
-    const machine = event.attributes[LABEL_MACHINE] as MachineName | undefined;
+    const machine = event.attributes[LABEL_MACHINE] as EnvironmentMachine | undefined;
     const record = id ? this.envs.get(id) : undefined;
     if (!record || !machine || record.busy > 0) return;
     const current = record.machines[machine];
     if (!current || current.containerId !== event.containerId) return; // an old container (reset) or a stranger
-    if (event.action === "die" || event.action === "stop") current.state = "stopped";
+    if (event.action === "die" || event.action === "stop") {
+      current.state = "stopped";
+      this.channels.get(`${id}/${machine}`)?.close();
+      this.channels.delete(`${id}/${machine}`);
+    }
     else if (event.action === "start") current.state = "running";
     else if (event.action === "destroy") current.state = "missing";
     else return;
@@ -755,7 +816,8 @@ export class EnvironmentManager {
   }
 
   private updateStatusFromMachines(record: EnvRecord): void {
-    const states = MACHINES.map((m) => record.machines[m]?.state ?? "missing");
+    // Machines never created (the probe of an adopted older environment, until it is added) don't count.
+    const states = ENVIRONMENT_MACHINES.filter((m) => record.machines[m]).map((m) => record.machines[m]!.state);
     if (states.includes("missing")) {
       if (record.pooled) {
         this.pool.remove(record.id);
@@ -774,7 +836,7 @@ export class EnvironmentManager {
       const byId = new Map(containers.map((c) => [c.Id, c]));
       for (const record of this.envs.values()) {
         if (record.busy > 0) continue;
-        for (const machine of MACHINES) {
+        for (const machine of ENVIRONMENT_MACHINES) {
           const state = record.machines[machine];
           if (!state) continue;
           const container = byId.get(state.containerId);

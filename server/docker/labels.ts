@@ -1,7 +1,7 @@
 // Docker-side naming and labels of environments. Labels are the only state that survives an app
 // restart besides the objects themselves (DESIGN.md §3 "Labels"), so everything needed to rebuild
 // an environment in memory is written here at create time.
-import { environmentParamsSchema, type EnvironmentParams, type MachineName } from "@/lib/machines";
+import { environmentParamsSchema, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
 
 export const LABEL_ENVIRONMENT = "maillab.environment";
 export const LABEL_MACHINE = "maillab.machine";
@@ -30,12 +30,12 @@ export function networkName(id: string): string {
 }
 
 /** Name of a claimed (or never pooled) environment's container: what `docker exec -it` uses. */
-export function containerName(id: string, machine: MachineName): string {
+export function containerName(id: string, machine: EnvironmentMachine): string {
   return `maillab-${id}-${machine}`;
 }
 
 /** Name while the environment waits unclaimed in the warm pool. */
-export function poolContainerName(id: string, machine: MachineName): string {
+export function poolContainerName(id: string, machine: EnvironmentMachine): string {
   return `maillab-pool-${id}-${machine}`;
 }
 
@@ -65,7 +65,7 @@ export function networkLabels(input: EnvironmentLabelInput): Record<string, stri
   };
 }
 
-export function containerLabels(input: EnvironmentLabelInput, machine: MachineName): Record<string, string> {
+export function containerLabels(input: EnvironmentLabelInput, machine: EnvironmentMachine): Record<string, string> {
   return { ...networkLabels(input), [LABEL_MACHINE]: machine };
 }
 

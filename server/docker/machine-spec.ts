@@ -6,7 +6,7 @@
 // container needs is here. The numbers were measured on the 2-core reference machine (Debian 12,
 // docker.io 20.10, cgroup v1); see the comments next to them.
 import type Dockerode from "dockerode";
-import type { MachineName } from "@/lib/machines";
+import { PROBE_HOSTNAME, type EnvironmentMachine } from "@/lib/machines";
 
 /**
  * Linux capabilities a lab container may need, by Docker's names (without the CAP_ prefix).
@@ -57,7 +57,7 @@ export const READY_FILE = "/run/maillab/ready";
 export const FIRST_START_FILE = "/var/lib/maillab/first-start-done";
 
 export interface MachineSpec {
-  readonly machine: MachineName;
+  readonly machine: EnvironmentMachine;
   /** Image repository; the tag comes from imageTags() in ./images.ts. */
   readonly repository: string;
   /** Build context folder under docker/ (plus docker/common, shared by both). */
@@ -145,16 +145,18 @@ const MAIL_CAPS = {
  * sockets: the images ship ping without file caps, see the sysctl), MKNOD, SETFCAP, SETPCAP,
  * FSETID (no package in the labs installs setid or file-cap binaries).
  */
-export const CAPABILITY_REASONS: Readonly<Record<MachineName, Readonly<Partial<Record<Capability, string>>>>> = {
+export const CAPABILITY_REASONS: Readonly<Record<EnvironmentMachine, Readonly<Partial<Record<Capability, string>>>>> = {
   mail: MAIL_CAPS,
   // The partner runs no daemons and has no other users: swaks, curl, imtest, nc, telnet, ping,
   // openssl and mutt as root need no capability at all.
   partner: {},
+  // The probe only opens client connections (nc, openssl s_client, perl).
+  probe: {},
 };
 
 const MiB = 1024 * 1024;
 
-export const MACHINE_SPECS: Readonly<Record<MachineName, MachineSpec>> = {
+export const MACHINE_SPECS: Readonly<Record<EnvironmentMachine, MachineSpec>> = {
   mail: {
     machine: "mail",
     repository: "maillab/mail",
@@ -201,11 +203,34 @@ export const MACHINE_SPECS: Readonly<Record<MachineName, MachineSpec>> = {
     stopTimeoutS: 3,
     readyFile: READY_FILE,
   },
+  // The checks' machine (lib/machines.ts PROBE_MACHINE): partner's image (nc, openssl, perl: the same
+  // client tools, and no extra image to build or store), its own name, no terminal, no capability.
+  probe: {
+    machine: "probe",
+    repository: "maillab/partner",
+    dockerDir: "partner",
+    hostname: PROBE_HOSTNAME,
+    domainnameFromEnvironment: false,
+    entrypoint: ["/usr/bin/tini", "--", "/usr/local/sbin/maillab-init"],
+    init: false,
+    capAdd: [],
+    // Idle ~1 MiB (tini, bash, sleep) plus the check dispatcher; a check run peaks at a few MiB
+    // (openssl, perl).
+    memoryBytes: 64 * MiB,
+    pidsLimit: 64,
+    // Checks are short bursts; half a core keeps a runaway check from starving the learner's machines.
+    nanoCpus: 500_000_000,
+    oomScoreAdj: 500,
+    securityOpt: [],
+    sysctls: {},
+    stopTimeoutS: 1,
+    readyFile: READY_FILE,
+  },
 };
 
 /** The env contract as `KEY=value` strings for Docker's `Env`. */
 export function machineEnv(
-  machine: MachineName,
+  machine: EnvironmentMachine,
   params: { domain: string; users: ReadonlyArray<{ name: string; password: string }> },
 ): string[] {
   const [user1, user2] = params.users;
@@ -223,7 +248,7 @@ export function machineEnv(
  * The HostConfig part that the spec decides (limits, capabilities, security); the caller adds
  * NetworkMode, log config, restart policy etc.
  */
-export function machineHostConfig(machine: MachineName): Dockerode.HostConfig {
+export function machineHostConfig(machine: EnvironmentMachine): Dockerode.HostConfig {
   const spec = MACHINE_SPECS[machine];
   return {
     Init: spec.init,

@@ -1,43 +1,71 @@
-// The evidence logic of labs/mailserver-teil-2/lib/check-lib.sh on a sample mail.log and mbox, run
-// with the local bash and awk (mawk, as in the lab machines): which mails and log lines count as the
-// learner's, and that the checks' own traffic never does.
+// The evidence logic of labs/mailserver-teil-2/lib/check-lib.sh and the evidence checks on a sample
+// mail.log and mbox, run with the local bash and awk (mawk, as in the lab machines): which mails,
+// sessions and log lines count as the learner's, and that the checks' own traffic (the probe,
+// maillab-check at 10.213.0.4) never does.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { defaultCourseDir } from "./load-course";
 
-const LIB = path.join(defaultCourseDir(), "lib", "check-lib.sh");
+const COURSE = defaultCourseDir();
+const LIB = path.join(COURSE, "lib", "check-lib.sh");
 const FIX = path.join(import.meta.dirname, "__fixtures__", "mail");
+const tmp = mkdtempSync(path.join(tmpdir(), "maillab-checklib-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function sh(script: string): string {
-  const r = spawnSync("bash", ["-c", `source "${LIB}"; mailbox_of() { printf '%s/%s.mbox' "${FIX}" "$1"; }\n${script}`], {
+function run(script: string, env: Record<string, string> = {}): { status: number; out: string } {
+  // mailbox_files is the one helper that needs real users: point it at the fixture's mbox.
+  const r = spawnSync("bash", ["-c", `source "${LIB}"; mailbox_files() { for u; do [ -f "${FIX}/$u.mbox" ] && echo "${FIX}/$u.mbox"; done; return 0; }\n${script}`], {
     env: {
       ...process.env,
       MAIL_LOG: path.join(FIX, "mail.log"),
       MAILLAB_PARTNER_IP: "10.213.0.3",
+      MAILLAB_PROBE_IP: "10.213.0.4",
+      MAILLAB_MAIL_IP: "10.213.0.2",
       MAILLAB_USER1: "alice",
       MAILLAB_USER2: "bob",
+      MAILLAB_PASSWORD1: "kavemu47",
+      MAILLAB_PASSWORD2: "ritapu23",
       MAILLAB_DOMAIN: "k7qa.example.test",
+      MAILLAB_MAIL_HOST: "mail.k7qa.example.test",
       MAILLAB_CHECK_HELO: "maillab-check.invalid",
+      ...env,
     },
     encoding: "utf8",
   });
-  if (r.status !== 0) throw new Error(`bash exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
+  return { status: r.status ?? -1, out: r.stdout + r.stderr };
+}
+
+function sh(script: string, env?: Record<string, string>): string {
+  const r = run(script, env);
+  if (r.status !== 0) throw new Error(`bash exited ${r.status}: ${r.out}`);
+  return r.out;
+}
+
+/** Runs a step's check script from the course, as the runner would (check-lib first). */
+function checkScript(rel: string, env?: Record<string, string>) {
+  return run(`. "${path.join(COURSE, rel)}"`, env);
+}
+
+function log(lines: string[]): string {
+  const file = path.join(tmp, `mail-${Math.random().toString(36).slice(2)}.log`);
+  writeFileSync(file, lines.join("\n") + "\n");
+  return file;
 }
 
 describe("check-lib evidence helpers", () => {
-  it("partner_deliveries: mails from partner delivered to the users, not the checks' (sender maillab-check@…)", () => {
-    const lines = sh("partner_deliveries").trim().split("\n").sort();
-    expect(lines).toEqual(["AAAAAAAAAA - alice", "DDDDDDDDDD alice bob"]);
+  it("partner_deliveries: mails from partner delivered to the users, with TLS or not; others' and the probe's never", () => {
+    expect(sh("partner_deliveries").trim().split("\n").sort()).toEqual(["AAAAAAAAAA - alice plain", "DDDDDDDDDD alice bob tls", "EEEEEEEEEE alice bob plain"]);
   });
 
   it("partner_deliveries sasl: only authenticated submissions from partner", () => {
-    expect(sh("partner_deliveries sasl").trim()).toBe("DDDDDDDDDD alice bob");
+    expect(sh("partner_deliveries sasl").trim().split("\n").sort()).toEqual(["DDDDDDDDDD alice bob tls", "EEEEEEEEEE alice bob plain"]);
   });
 
-  it("mbox_received_headers: the topmost Received header of each message, unfolded, not from the body", () => {
-    const headers = sh('mbox_received_headers "$(mailbox_of bob)"').trim().split("\n");
+  it("received_headers: the topmost Received header of each message, unfolded, not from the body", () => {
+    const headers = sh("received_headers bob").trim().split("\n");
     expect(headers).toHaveLength(2);
     expect(headers[0]).toBe(
       "Received: from smtptest (partner.net [10.213.0.3]) (Authenticated sender: alice) by mail.k7qa.example.test (Postfix) with ESMTPSA id DDDDDDDDDD for <bob@mail.k7qa.example.test>; Fri, 27 Nov 2026 22:02:01 +0000 (UTC)",
@@ -45,17 +73,69 @@ describe("check-lib evidence helpers", () => {
     expect(headers[1]).toMatch(/^Received: from maillab-check\.invalid /);
   });
 
-  it("the learner's relay attempt counts, the checks' does not", () => {
-    const out = sh(`awk -v ip="[$MAILLAB_PARTNER_IP]" -v helo="helo=<$CHECK_HELO>" 'index($0, ip) && /Relay access denied/ && !index($0, helo)' "$MAIL_LOG"`);
-    expect(out.trim().split("\n")).toHaveLength(1);
-    expect(out).toContain("helo=<partner>");
+  it("dovecot_sessions: the learner's logins from partner with TLS and what was read; the probe's connection is not one", () => {
+    expect(sh("dovecot_sessions").trim().split("\n")).toEqual(["imap bob tls 1 imap1", "pop3 alice tls 0 pop1", "pop3 alice tls - pop2"]);
+  });
+
+  it("mail_log_since and changed_at: only what happened after the last relevant change", () => {
+    const since = sh("date -u -d 2026-11-27T22:03:00 +%s").trim();
+    const lines = sh(`mail_log_since "$(changed_at postfix dovecot)"`, { MAILLAB_CHANGED: `postfix=${since} mail-log=9999999999` }).trim().split("\n");
+    expect(lines[0]).toContain("<x@y.example>");
+    expect(sh("changed_at postfix", { MAILLAB_CHANGED: "postfix=5 dovecot=7" }).trim()).toBe("5");
+    expect(sh("changed_at postfix dovecot", { MAILLAB_CHANGED: "postfix=5 dovecot=7" }).trim()).toBe("7");
+    expect(sh("changed_at tls").trim()).toBe("0");
+    expect(sh('mail_log_since 0 | wc -l').trim()).toBe(sh('wc -l <"$MAIL_LOG"').trim());
   });
 
   it("small helpers", () => {
     expect(sh('ip_in_cidr 10.213.0.3 10.213.0.0/28 && echo in; ip_in_cidr 10.213.0.19 10.213.0.0/28 || echo out; ip_in_cidr 1.2.3.4 0.0.0.0/0 && echo all').trim()).toBe("in\nout\nall");
     expect(sh('in_list K7QA.example.test "mail.k7qa.example.test, k7qa.example.test localhost" && echo yes; in_list example.test "k7qa.example.test" || echo no').trim()).toBe("yes\nno");
-    expect(sh('SMTP_REPLY=$\'250-mail\\n250-STARTTLS\\n250-AUTH PLAIN LOGIN\\n250 CHUNKING\\n\'; smtp_ehlo_has starttls && echo tls; smtp_ehlo_has AUTH && echo auth; smtp_ehlo_has DSN || echo nodsn; smtp_auth_mechs').trim()).toBe("tls\nauth\nnodsn\nPLAIN LOGIN");
+    expect(sh('r=$\'250-mail\\n250-STARTTLS\\n250-AUTH PLAIN LOGIN\\n250 CHUNKING\\n\'; ehlo_has "$r" starttls && echo tls; ehlo_has "$r" AUTH && echo auth; ehlo_has "$r" DSN || echo nodsn; SMTP_REPLY=$r smtp_auth_mechs').trim()).toBe("tls\nauth\nnodsn\nPLAIN LOGIN");
     expect(sh('last_line $\'a\\nb\\nc\\n\'; echo; first_line $\'a\\nb\'').trim()).toBe("c\na");
     expect(sh("auth_plain_token alice secret").trim()).toBe(Buffer.from("\0alice\0secret").toString("base64"));
+  });
+});
+
+describe("evidence checks on the sample log", () => {
+  it("12.1 relay test: a relay attempt to a foreign domain counts; the probe's, and a refused mail to the own domain, do not", () => {
+    const r = checkScript("lab-12-1/steps/03-no-open-relay/check-learner-relay-test.sh");
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain("PASS[en]: Your relay attempt to <x@y.example> was refused");
+    const own = log([
+      "2026-11-27T21:56:01.000002+00:00 mail postfix/smtpd[99]: NOQUEUE: reject: RCPT from partner[10.213.0.3]: 454 4.7.1 <alice@k7qa.example.test>: Relay access denied; from=<test@partner> to=<alice@k7qa.example.test> proto=SMTP helo=<partner>",
+      "2026-11-27T21:58:01.000002+00:00 mail postfix/smtpd[100]: NOQUEUE: reject: RCPT from maillab-check[10.213.0.4]: 454 4.7.1 <someone@elsewhere.example>: Relay access denied; from=<maillab-check@maillab-check.invalid> to=<someone@elsewhere.example> proto=ESMTP helo=<maillab-check.invalid>",
+    ]);
+    const none = checkScript("lab-12-1/steps/03-no-open-relay/check-learner-relay-test.sh", { MAIL_LOG: own });
+    expect(none.status).toBe(1);
+    expect(none.out).toContain("HINT[en]: A \"Relay access denied\" for an address @k7qa.example.test does not count");
+  });
+
+  it("12.2 step 2: IMAP counts (TLS, a mail read); POP3 does not yet (logged in, nothing read; one session still open)", () => {
+    const imap = checkScript("lab-12-2/steps/02-imap-pop3-login/check-learner-imap.sh");
+    expect(imap.status, imap.out).toBe(0);
+    expect(imap.out).toContain("PASS[en]: IMAP: logged in as bob over TLS and read 1 mail(s)");
+    const pop3 = checkScript("lab-12-2/steps/02-imap-pop3-login/check-learner-pop3.sh");
+    expect(pop3.status).toBe(1);
+    expect(pop3.out).toMatch(/HINT\[en\]: You are logged in by POP3: read the mail/);
+  });
+
+  it("12.2 step 2: a login attempt without TLS is explained as such, not blamed on the password", () => {
+    const plain = log([
+      "2026-11-27T22:03:40.000001+00:00 mail dovecot: imap-login: Aborted login by logging out (auth failed, 1 attempts in 0 secs): user=<alice>, rip=10.213.0.3, lip=10.213.0.2, session=<plain1>",
+    ]);
+    const r = checkScript("lab-12-2/steps/02-imap-pop3-login/check-learner-imap.sh", { MAIL_LOG: plain });
+    expect(r.status).toBe(1);
+    expect(r.out).toContain("HINT[en]: Your IMAP login attempt was without TLS");
+    expect(r.out).not.toContain("Passwords:");
+  });
+
+  it("12.2 step 4: only the submission over TLS counts; AUTH without TLS gets its own hint", () => {
+    const r = checkScript("lab-12-2/steps/04-smtptest-mail/check-learner-sasl-mail.sh");
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain("queue id DDDDDDDDDD");
+    const plainOnly = log(sh(`grep -v -e DDDDDDDDDD -e 'smtpd\\[107\\]' "$MAIL_LOG"`).trim().split("\n"));
+    const p = checkScript("lab-12-2/steps/04-smtptest-mail/check-learner-sasl-mail.sh", { MAIL_LOG: plainOnly });
+    expect(p.status).toBe(1);
+    expect(p.out).toContain("ESMTPA instead of ESMTPSA");
   });
 });

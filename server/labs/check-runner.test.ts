@@ -1,12 +1,13 @@
-// The runner's protocol (bundles, PASS/FAIL/HINT, timeouts, explain, solve errors) against a local
-// bash standing in for a lab machine: no Docker needed.
+// The runner's protocol (PASS/FAIL/HINT, RETRY_AFTER, timeouts, explain, gates, inputs, solve
+// errors) against a local bash standing in for a lab machine's check channel: no Docker needed.
+// (server/docker/check-channel.test.ts runs the real channel in a real container.)
 import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Check, Course, Step } from "@/lib/lab-schema";
-import { SolveError, parseOutput, runCheck, runStepChecks, solveStep, type ExecFn } from "./check-runner";
+import type { Check, Course, Gate, Step } from "@/lib/lab-schema";
+import { SolveError, parseOutput, readInputs, runCheck, runGate, runStepChecks, solveStep, type RunScriptFn } from "./check-runner";
 import { SAMPLE_PARAMS } from "./__fixtures__/params";
 import { loadCourse } from "./load-course";
 
@@ -16,27 +17,31 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const params = SAMPLE_PARAMS;
 
-const calls: Array<{ machine: string; cmd: string[] }> = [];
-/** Runs the command locally with bash, like `docker exec` would in the machine. */
-const localExec: ExecFn = (_env, machine, cmd, opts) =>
+const calls: Array<{ machine: string; at: number }> = [];
+let jobNo = 0;
+/** Runs a job locally the way the machine's dispatcher does: library sourced, then the script. */
+const localRun: RunScriptFn = (_env, machine, job) =>
   new Promise((resolve) => {
-    calls.push({ machine, cmd });
+    calls.push({ machine, at: performance.now() });
+    const n = ++jobNo;
+    const lib = path.join(dir, `job-${n}.lib`);
+    const file = path.join(dir, `job-${n}.sh`);
+    writeFileSync(lib, job.library ?? "");
+    writeFileSync(file, job.script);
     const started = performance.now();
-    const child = spawn(cmd[0]!, cmd.slice(1), { env: { ...process.env, ...opts.env, MACHINE: machine } });
-    let stdout = "";
-    let stderr = "";
+    const child = spawn("bash", ["-c", '. "$0"; . "$1"', lib, file], { env: { ...process.env, ...job.env, MACHINE: machine }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill("SIGKILL");
-    }, opts.timeoutMs ?? 15_000);
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
+    }, job.timeoutMs);
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolve({ exitCode: code ?? 137, stdout, stderr, timedOut, durationMs: Math.round(performance.now() - started) });
+      resolve({ exitCode: timedOut ? 137 : (code ?? 137), output, timedOut, durationMs: Math.round(performance.now() - started) });
     });
-    child.stdin.end(opts.stdin ?? "");
   });
 
 function script(name: string, body: string): string {
@@ -56,11 +61,14 @@ function check(id: string, body: string, extra: Partial<Check> = {}): Check {
     timeout: 5,
     guard: false,
     exclusive: false,
+    evidence: false,
+    needs: [],
+    depends: [],
     ...extra,
   };
 }
 
-const ctx = { exec: localExec, envId: "test", params, course };
+const ctx = { run: localRun, envId: "test", params, course };
 
 describe("parseOutput", () => {
   it("reads localized and plain PASS/FAIL/HINT lines", () => {
@@ -110,43 +118,86 @@ describe("runCheck", () => {
     expect(r).toMatchObject({ ok: false, exitCode: 3, message: { en: "check failed (exit code 3)" } });
   });
 
-  it("turns an exec error into a failed check", async () => {
-    const broken: ExecFn = () => Promise.reject(new Error("environment x is stopped"));
-    const r = await runCheck({ ...ctx, exec: broken, check: check("gone", "true") });
+  it("turns a channel error into a failed check", async () => {
+    const broken: RunScriptFn = () => Promise.reject(new Error("environment x is stopped"));
+    const r = await runCheck({ ...ctx, run: broken, check: check("gone", "true") });
     expect(r.ok).toBe(false);
     expect(r.transcript).toContain("environment x is stopped");
   });
 });
 
 describe("runStepChecks", () => {
-  it("runs a step's checks with one exec per machine, in parallel inside it", async () => {
-    const step: Step = {
-      id: "s",
-      dir: "01-s",
-      title: { de: "S", en: "S" },
-      kind: "config",
-      task: { de: "", en: "" },
-      hints: { de: [], en: [] },
-      checks: [
-        check("a", 'sleep 1; pass "a"'),
-        check("b", 'sleep 1; fail "b"'),
-        check("c", 'sleep 1; pass "c"', { machine: "partner" }),
-      ],
-      solve: [],
-    };
+  const stepOf = (checks: Check[]): Step => ({
+    id: "s",
+    dir: "01-s",
+    title: { de: "S", en: "S" },
+    kind: "config",
+    task: { de: "", en: "" },
+    hints: { de: [], en: [] },
+    checks,
+    solve: [],
+  });
+
+  it("runs a step's checks side by side on their machines, one run id for all", async () => {
+    const step = stepOf([
+      check("a", 'sleep 1; echo "run=$MAILLAB_RUN"; pass "a"'),
+      check("b", 'sleep 1; echo "run=$MAILLAB_RUN"; fail "b"'),
+      check("c", 'sleep 1; echo "run=$MAILLAB_RUN"; pass "c"', { machine: "probe" }),
+    ]);
     calls.length = 0;
     const started = performance.now();
     const r = await runStepChecks({ ...ctx, step });
     expect(performance.now() - started).toBeLessThan(2500);
-    expect(calls.map((c) => c.machine).sort()).toEqual(["mail", "partner"]);
+    expect(calls.map((c) => c.machine).sort()).toEqual(["mail", "mail", "probe"]);
     expect(r.status).toBe("fail");
     expect(r.checks.map((c) => [c.id, c.ok])).toEqual([
       ["a", true],
       ["b", false],
       ["c", true],
     ]);
+    const runIds = new Set(r.checks.map((c) => /run=(\S+)/.exec(c.transcript ?? "")?.[1]));
+    expect(runIds.size).toBe(1);
     expect(r.checks[1]!.hints).toEqual({ de: [], en: [] });
     expect(r.checks[0]!.durationMs).toBeGreaterThanOrEqual(900);
+  });
+
+  it("does not run a check whose gate fails: the gate's verdict stands for it", async () => {
+    const marker = path.join(dir, "gated-ran");
+    const gate: Gate = {
+      id: "serving",
+      title: { de: "dient", en: "serving" },
+      machine: "mail",
+      script: "gate.sh",
+      timeout: 5,
+      scriptPath: script("gate.sh", 'hint "Tippfehler in main.cf" "typo in main.cf"; echo "RETRY_AFTER: 12"; fail "Postfix kann nicht" "Postfix cannot serve"'),
+    };
+    const gated = check("gated", `touch ${marker}; pass "lief" "ran"`, { needs: ["serving"] });
+    const free = check("free", 'pass "frei" "free"');
+    const r = await runStepChecks({ ...ctx, course: { ...course, gates: [gate] }, step: stepOf([gated, free]) });
+    expect(r.checks.map((c) => [c.id, c.ok, c.message.en])).toEqual([
+      ["gated", false, "Postfix cannot serve"],
+      ["free", true, "free"],
+    ]);
+    expect(r.checks[0]!.hints?.en).toEqual(["typo in main.cf"]);
+    const { existsSync } = await import("node:fs");
+    expect(existsSync(marker)).toBe(false);
+    const g = await runGate({ ...ctx, gate });
+    expect(g.retryAfterS).toBe(12);
+  });
+});
+
+describe("readInputs", () => {
+  it("groups the inputs script's lines by input and fingerprints each, order-independent", async () => {
+    const inputs = (body: string) => ({ ...course, inputs: { machine: "mail" as const, names: ["config", "log"], scriptPath: script(`inputs-${++jobNo}.sh`, body) } });
+    const a = await readInputs({ ...ctx, course: inputs('echo "config main.cf 10"; echo "config master.cf 3"; echo "log 5"; echo "other x"') });
+    const b = await readInputs({ ...ctx, course: inputs('echo "config master.cf 3"; echo "log 5"; echo "config main.cf 10"') });
+    const c = await readInputs({ ...ctx, course: inputs('echo "config main.cf 11"; echo "config master.cf 3"; echo "log 5"') });
+    expect(Object.keys(a!)).toEqual(["config", "log"]);
+    expect(a).toEqual(b);
+    expect(c!.config).not.toBe(a!.config);
+    expect(c!.log).toBe(a!.log);
+    expect(await readInputs({ ...ctx, course: inputs("exit 1") })).toBeUndefined();
+    expect(await readInputs(ctx)).toBeUndefined();
   });
 });
 

@@ -1,18 +1,17 @@
-// Runs a step's check and solve scripts in the lab machines (DESIGN.md §4).
+// Runs a course's check, gate, explain, solve and inputs scripts in the lab machines
+// (docs/authoring.md "Scripts").
 //
-// A script runs as `bash` in the named machine with the course's lib/check-lib.sh prepended. The
-// text goes in on stdin and is written to a file first, so commands in the script (nc, telnet,
-// openssl) never eat the rest of the script; the script's own stdin is /dev/null and its stderr is
-// merged into stdout, so the transcript keeps the order of what happened. All checks of a step that
-// run in one machine share ONE exec (they run in parallel inside it): an exec costs far more than
-// a check.
+// Every script runs as bash in the named machine with the course's lib/check-lib.sh sourced first,
+// stdin /dev/null and stderr merged into stdout, so the transcript keeps the order of what
+// happened. Scripts go over the injected `run` port: in the app that is server/docker's
+// long-lived channel per machine (no `docker exec` per check), in unit tests a local bash.
 //
-// Output protocol (see docs/authoring.md): exit 0 passes; lines `PASS[de]: …`, `PASS[en]: …`,
+// Output protocol (docs/authoring.md): exit 0 passes; lines `PASS[de]: …`, `PASS[en]: …`,
 // `FAIL[de]: …`, `FAIL[en]: …` (or `PASS: …`/`FAIL: …` for both languages) give the message;
-// lines `HINT[de]: …`, `HINT[en]: …`, `HINT: …` are shown to the learner when the check fails.
-import { randomBytes } from "node:crypto";
+// `HINT[de]: …`, `HINT[en]: …`, `HINT: …` are shown to the learner when the check fails; a gate may
+// print `RETRY_AFTER: <seconds>` to be asked again then (a throttled Postfix recovers by itself).
 import { readFile } from "node:fs/promises";
-import type { EnvironmentParams, MachineName } from "@/lib/machines";
+import { PROBE_HOSTNAME, probeAddress, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
 import {
   CHECK_HELO,
   renderTemplate,
@@ -20,33 +19,49 @@ import {
   type Check,
   type CheckResult,
   type Course,
+  type Gate,
   type LocalizedText,
   type SolveStep,
   type Step,
   type StepResult,
 } from "@/lib/lab-schema";
 
-export interface ExecResultLike {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  durationMs: number;
+/** A script for one machine (server/docker's ScriptJob fits). */
+export interface ScriptJob {
+  script: string;
+  env?: Record<string, string>;
+  timeoutMs: number;
+  /** Sourced before the script. */
+  library?: string;
 }
 
-/** Runs a command in one machine of an environment (server/docker's environment exec fits). */
-export type ExecFn = (
-  envId: string,
-  machine: MachineName,
-  cmd: string[],
-  opts: { env?: Record<string, string>; stdin?: string; timeoutMs?: number },
-) => Promise<ExecResultLike>;
+/** What came of it (server/docker's ScriptRun fits): exit code -1 when it could not run at all. */
+export interface ScriptRun {
+  exitCode: number;
+  output: string;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+/** Runs a script in one machine of an environment. Never throws for the script's own failure. */
+export type RunScriptFn = (envId: string, machine: EnvironmentMachine, job: ScriptJob) => Promise<ScriptRun>;
 
 export interface RunContext {
-  exec: ExecFn;
+  run: RunScriptFn;
   envId: string;
   params: EnvironmentParams;
   course: Course;
+  /**
+   * Names one evaluation: scripts of the same run may share work through it (check-lib's SMTP
+   * survey does one dialogue for all checks of a run instead of one each).
+   */
+  runId?: string;
+  /**
+   * When each input last changed (ms since the epoch, as far as the app saw it), for hints that
+   * quote mail.log: they read only what happened since the last relevant change (an error fixed an
+   * hour ago is not news). Scripts get it as MAILLAB_CHANGED="<input>=<epoch s> …".
+   */
+  changedAt?: Record<string, number>;
 }
 
 export interface CheckRunResult {
@@ -59,14 +74,13 @@ export interface CheckRunResult {
   timedOut: boolean;
 }
 
-/**
- * Copies stdin to a file in the machine and runs it with bash: bash reads a regular file in blocks
- * (a pipe byte by byte), and the script's own stdin is /dev/null. The script removes its file first.
- */
-export const SCRIPT_RUNNER_CMD = ["bash", "-c", 'f=$(mktemp /tmp/maillab-run.XXXXXX) && cat >"$f" && exec bash "$f" </dev/null 2>&1'];
+export interface GateRunResult extends CheckRunResult {
+  /** The gate asked to be run again after this many seconds (even if nothing changes). */
+  retryAfterS?: number;
+}
 
-/** Environment variables every check and solve script gets. */
-export function scriptEnv(params: EnvironmentParams): Record<string, string> {
+/** Environment variables every script gets. */
+export function scriptEnv(params: EnvironmentParams, extra: { runId?: string; changedAt?: Record<string, number> } = {}): Record<string, string> {
   return {
     MAILLAB_DOMAIN: params.domain,
     MAILLAB_MAIL_HOST: params.mailHost,
@@ -77,43 +91,65 @@ export function scriptEnv(params: EnvironmentParams): Record<string, string> {
     MAILLAB_SUBNET: params.subnet,
     MAILLAB_MAIL_IP: params.mailIp,
     MAILLAB_PARTNER_IP: params.partnerIp,
+    MAILLAB_PROBE_IP: probeAddress(params.subnet),
+    MAILLAB_PROBE_HOST: PROBE_HOSTNAME,
     MAILLAB_CHECK_HELO: CHECK_HELO,
+    MAILLAB_RUN: extra.runId ?? `r${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
+    MAILLAB_CHANGED: Object.entries(extra.changedAt ?? {})
+      .map(([name, ms]) => `${name}=${Math.floor(ms / 1000)}`)
+      .join(" "),
     LC_ALL: "C.UTF-8",
   };
 }
 
-const libCache = new Map<string, Promise<string>>();
-async function checkLib(course: Course): Promise<string> {
-  if (!course.checkLibPath) return "";
-  let lib = libCache.get(course.checkLibPath);
-  if (!lib) {
-    lib = readFile(course.checkLibPath, "utf8");
-    libCache.set(course.checkLibPath, lib);
-    // Read again after a while so edits show up in development without a restart.
-    setTimeout(() => libCache.delete(course.checkLibPath), 5_000).unref();
+/** Script texts, read once (re-read after a while so edits show up in development without a restart). */
+const textCache = new Map<string, Promise<string>>();
+function readScript(file: string): Promise<string> {
+  let text = textCache.get(file);
+  if (!text) {
+    text = readFile(file, "utf8");
+    textCache.set(file, text);
+    setTimeout(() => textCache.delete(file), 5_000).unref();
   }
-  return lib;
+  return text;
 }
 
-/** The text that runs: check-lib, then the script. */
-async function scriptText(course: Course, scriptPath: string): Promise<string> {
-  const [lib, script] = await Promise.all([checkLib(course), readFile(scriptPath, "utf8")]);
-  return `${lib}\n# ---- ${scriptPath.split("/").slice(-3).join("/")} ----\n${script}\n`;
+async function runFile(ctx: RunContext, machine: EnvironmentMachine, scriptPath: string, timeoutS: number): Promise<ScriptRun> {
+  const [library, script] = await Promise.all([ctx.course.checkLibPath ? readScript(ctx.course.checkLibPath) : undefined, readScript(scriptPath)]);
+  try {
+    return await ctx.run(ctx.envId, machine, {
+      script,
+      library,
+      env: scriptEnv(ctx.params, { runId: ctx.runId, changedAt: ctx.changedAt }),
+      timeoutMs: Math.round(timeoutS * 1000),
+    });
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    return { exitCode: -1, output: `maillab: could not run in ${machine}: ${text}\n`, durationMs: 0, timedOut: false };
+  }
 }
 
 const LINE_RE = /^(PASS|FAIL|HINT)(?:\[(de|en)\])?:\s?(.*)$/;
+const RETRY_RE = /^RETRY_AFTER:\s*(\d+(?:\.\d+)?)\s*$/;
 
 interface ParsedOutput {
   pass: Partial<LocalizedText>;
   fail: Partial<LocalizedText>;
   hints: { de: string[]; en: string[] };
+  retryAfterS?: number;
 }
 
-/** Reads the PASS/FAIL/HINT lines of a script's output. */
+/** Reads the PASS/FAIL/HINT (and RETRY_AFTER) lines of a script's output. */
 export function parseOutput(output: string): ParsedOutput {
   const parsed: ParsedOutput = { pass: {}, fail: {}, hints: { de: [], en: [] } };
   for (const raw of output.split("\n")) {
-    const m = LINE_RE.exec(raw.replace(/\r$/, ""));
+    const line = raw.replace(/\r$/, "");
+    const retry = RETRY_RE.exec(line);
+    if (retry) {
+      parsed.retryAfterS = Number(retry[1]);
+      continue;
+    }
+    const m = LINE_RE.exec(line);
     if (!m) continue;
     const kind = m[1] as "PASS" | "FAIL" | "HINT";
     const text = m[3]!;
@@ -127,110 +163,15 @@ export function parseOutput(output: string): ParsedOutput {
   return parsed;
 }
 
-interface ScriptRun {
-  exitCode: number;
-  output: string;
-  durationMs: number;
-  timedOut: boolean;
-}
-
-interface BundleItem {
-  scriptPath: string;
-  timeoutSeconds: number;
-}
-
-/**
- * Runs several scripts in one machine with ONE exec (an exec costs a few hundred ms on a busy
- * engine): each script is written to a file and run in parallel under its own `timeout`; the
- * results come back as sections of stdout, delimited by a marker with a random nonce.
- */
-async function runBundle(ctx: RunContext, machine: MachineName, items: BundleItem[]): Promise<ScriptRun[]> {
-  const nonce = randomBytes(8).toString("hex");
-  const marker = `MAILLAB-RESULT-${nonce}`;
-  const texts = await Promise.all(items.map((item) => scriptText(ctx.course, item.scriptPath)));
-  let bundle = `rm -f "$0"\nd=$(mktemp -d /tmp/maillab-checks.XXXXXX) || exit 90\n`;
-  texts.forEach((text, i) => {
-    bundle += `cat >"$d/${i}.sh" <<'MAILLAB_EOF_${nonce}'\n${text}\nMAILLAB_EOF_${nonce}\n`;
-  });
-  items.forEach((item, i) => {
-    const t = item.timeoutSeconds.toFixed(3);
-    bundle += `{ s=$EPOCHREALTIME; timeout -s KILL ${t} bash "$d/${i}.sh" </dev/null >"$d/${i}.out" 2>&1; rc=$?; echo "$rc $s $EPOCHREALTIME" >"$d/${i}.rc"; } &\n`;
-  });
-  bundle += `wait\n`;
-  items.forEach((_item, i) => {
-    bundle += `printf '\\n${marker} ${i} %s\\n' "$(cat "$d/${i}.rc" 2>/dev/null || echo "-1 0 0")"; cat "$d/${i}.out" 2>/dev/null\n`;
-  });
-  bundle += `printf '\\n${marker} end\\n'; rm -rf "$d"\n`;
-
-  const maxTimeout = Math.max(...items.map((i) => i.timeoutSeconds));
-  let stdout = "";
-  let failure = "";
-  let execDuration = 0;
-  let bundleTimedOut = false;
-  try {
-    const r = await ctx.exec(ctx.envId, machine, SCRIPT_RUNNER_CMD, {
-      env: scriptEnv(ctx.params),
-      stdin: bundle,
-      timeoutMs: Math.round((maxTimeout + 3) * 1000),
-    });
-    stdout = r.stdout + r.stderr;
-    execDuration = r.durationMs;
-    if (r.timedOut) {
-      failure = `maillab: the checks in ${machine} did not finish in time\n`;
-      bundleTimedOut = true;
-    }
-  } catch (error) {
-    failure = `maillab: could not run in ${machine}: ${error instanceof Error ? error.message : String(error)}\n`;
-  }
-
-  const results: ScriptRun[] = items.map(() => ({
-    exitCode: bundleTimedOut ? 137 : -1,
-    output: failure || "maillab: no result\n",
-    durationMs: execDuration,
-    timedOut: bundleTimedOut,
-  }));
-  const sections = stdout.split(new RegExp(`\\n?${marker} `));
-  for (const section of sections.slice(1)) {
-    const nl = section.indexOf("\n");
-    const header = nl < 0 ? section : section.slice(0, nl);
-    const body = nl < 0 ? "" : section.slice(nl + 1);
-    const [index, rc, start, end] = header.split(" ");
-    if (index === "end" || index === undefined) continue;
-    const i = Number(index);
-    if (!(i >= 0 && i < items.length)) continue;
-    const exitCode = Number(rc);
-    const durationMs = Math.max(0, Math.round((Number(end) - Number(start)) * 1000));
-    const timedOut = exitCode === 137 && durationMs >= items[i]!.timeoutSeconds * 1000 - 50;
-    results[i] = { exitCode, output: body, durationMs, timedOut };
-  }
-  return results;
-}
-
-/** Runs one script alone (solve scripts). */
-async function runScript(ctx: RunContext, machine: MachineName, scriptPath: string, timeoutSeconds: number): Promise<ScriptRun> {
-  const stdin = `rm -f "$0"\n${await scriptText(ctx.course, scriptPath)}`;
-  try {
-    const r = await ctx.exec(ctx.envId, machine, SCRIPT_RUNNER_CMD, {
-      env: scriptEnv(ctx.params),
-      stdin,
-      timeoutMs: Math.round(timeoutSeconds * 1000),
-    });
-    return { exitCode: r.exitCode, output: r.stdout + r.stderr, durationMs: r.durationMs, timedOut: r.timedOut };
-  } catch (error) {
-    const text = error instanceof Error ? error.message : String(error);
-    return { exitCode: -1, output: `maillab: could not run in ${machine}: ${text}\n`, durationMs: 0, timedOut: false };
-  }
-}
-
-function outcome(check: Check, run: ScriptRun, explain?: ScriptRun): CheckRunResult {
+function outcome(what: { machine: string; timeout: number }, run: ScriptRun, explain?: { run: ScriptRun; label: string }): GateRunResult {
   const ok = run.exitCode === 0 && !run.timedOut;
   const parsed = parseOutput(run.output);
   const hints = parsed.hints;
   let transcript = run.output;
   if (explain) {
-    const explained = parseOutput(explain.output);
+    const explained = parseOutput(explain.run.output);
     for (const l of ["de", "en"] as const) for (const h of explained.hints[l]) if (!hints[l].includes(h)) hints[l].push(h);
-    transcript += `\n---- explain (${check.explain!.machine}: ${check.explain!.script}) ----\n${explain.output}`;
+    transcript += `\n---- explain (${explain.label}) ----\n${explain.run.output}`;
   }
   let message: LocalizedText;
   const chosen = ok ? parsed.pass : parsed.fail;
@@ -239,9 +180,9 @@ function outcome(check: Check, run: ScriptRun, explain?: ScriptRun): CheckRunRes
   } else if (ok) {
     message = { de: "Bestanden", en: "Passed" };
   } else if (run.timedOut) {
-    message = { de: `Zeitüberschreitung nach ${check.timeout} s`, en: `timed out after ${check.timeout} s` };
+    message = { de: `Zeitüberschreitung nach ${what.timeout} s`, en: `timed out after ${what.timeout} s` };
   } else if (run.exitCode === -1) {
-    message = { de: `Maschine ${check.machine} nicht erreichbar`, en: `machine ${check.machine} not reachable` };
+    message = { de: `Maschine ${what.machine} nicht erreichbar`, en: `machine ${what.machine} not reachable` };
   } else {
     message = { de: `Prüfung fehlgeschlagen (Exit-Code ${run.exitCode})`, en: `check failed (exit code ${run.exitCode})` };
   }
@@ -250,42 +191,31 @@ function outcome(check: Check, run: ScriptRun, explain?: ScriptRun): CheckRunRes
     message,
     hints: ok ? { de: [], en: [] } : hints,
     transcript,
-    durationMs: run.durationMs + (explain?.durationMs ?? 0),
+    durationMs: run.durationMs + (explain?.run.durationMs ?? 0),
     exitCode: run.exitCode,
     timedOut: run.timedOut,
+    ...(parsed.retryAfterS !== undefined ? { retryAfterS: parsed.retryAfterS } : {}),
   };
 }
 
 /**
- * Runs checks: one exec per machine for all of them (in parallel inside the machine), then one
- * exec per machine for the explain scripts of those that failed.
+ * Runs checks, each as its own script (they run side by side in their machines), then the explain
+ * scripts of those that failed. `exclusive` checks run alone, after the others.
  */
 export async function runChecks(ctx: RunContext & { checks: Check[] }): Promise<CheckRunResult[]> {
-  const runs: ScriptRun[] = new Array(ctx.checks.length);
-  const byMachine = (indices: number[], machineOf: (i: number) => MachineName) => {
-    const groups = new Map<MachineName, number[]>();
-    for (const i of indices) groups.set(machineOf(i), [...(groups.get(machineOf(i)) ?? []), i]);
-    return groups;
+  const one = async (check: Check): Promise<CheckRunResult> => {
+    const run = await runFile(ctx, check.machine, check.scriptPath, check.timeout);
+    const failed = !(run.exitCode === 0 && !run.timedOut);
+    const explain =
+      failed && check.explain && check.explainPath
+        ? { run: await runFile(ctx, check.explain.machine, check.explainPath, Math.min(check.timeout, 10)), label: `${check.explain.machine}: ${check.explain.script}` }
+        : undefined;
+    return outcome(check, run, explain);
   };
-  const all = ctx.checks.map((_c, i) => i);
-  await Promise.all(
-    [...byMachine(all, (i) => ctx.checks[i]!.machine)].map(async ([machine, indices]) => {
-      const results = await runBundle(ctx, machine, indices.map((i) => ({ scriptPath: ctx.checks[i]!.scriptPath, timeoutSeconds: ctx.checks[i]!.timeout })));
-      indices.forEach((i, k) => (runs[i] = results[k]!));
-    }),
-  );
-  const explains: Array<ScriptRun | undefined> = new Array(ctx.checks.length);
-  const failing = all.filter((i) => {
-    const c = ctx.checks[i]!;
-    return c.explain && c.explainPath && !(runs[i]!.exitCode === 0 && !runs[i]!.timedOut);
-  });
-  await Promise.all(
-    [...byMachine(failing, (i) => ctx.checks[i]!.explain!.machine)].map(async ([machine, indices]) => {
-      const results = await runBundle(ctx, machine, indices.map((i) => ({ scriptPath: ctx.checks[i]!.explainPath!, timeoutSeconds: Math.min(ctx.checks[i]!.timeout, 10) })));
-      indices.forEach((i, k) => (explains[i] = results[k]!));
-    }),
-  );
-  return ctx.checks.map((check, i) => outcome(check, runs[i]!, explains[i]));
+  const results: CheckRunResult[] = new Array(ctx.checks.length);
+  await Promise.all(ctx.checks.map(async (check, i) => !check.exclusive && (results[i] = await one(check))));
+  for (const [i, check] of ctx.checks.entries()) if (check.exclusive) results[i] = await one(check);
+  return results;
 }
 
 /** Runs one check (and, when it fails, its explain script). Never throws for script failures. */
@@ -295,7 +225,47 @@ export async function runCheck(ctx: RunContext & { check: Check }): Promise<Chec
   return { ...result!, durationMs: Math.round(performance.now() - started) };
 }
 
-function toResult(check: Check, r: CheckRunResult, params: EnvironmentParams): CheckResult {
+/** Runs a gate (course.yaml `gates`). */
+export async function runGate(ctx: RunContext & { gate: Gate }): Promise<GateRunResult> {
+  return outcome(ctx.gate, await runFile(ctx, ctx.gate.machine, ctx.gate.scriptPath, ctx.gate.timeout));
+}
+
+/**
+ * The course's fingerprint of the machines (course.yaml `inputs`): one line `<input> <text>` per
+ * item, grouped by input. Undefined when the course has none or the script could not run (then
+ * every check counts as changed).
+ */
+export async function readInputs(ctx: RunContext): Promise<Record<string, string> | undefined> {
+  const inputs = ctx.course.inputs;
+  if (!inputs) return undefined;
+  const run = await runFile(ctx, inputs.machine, inputs.scriptPath, 5);
+  if (run.exitCode !== 0) return undefined;
+  const lines = new Map<string, string[]>(inputs.names.map((n) => [n, []]));
+  for (const line of run.output.split("\n")) {
+    const sp = line.indexOf(" ");
+    const name = sp < 0 ? line : line.slice(0, sp);
+    lines.get(name)?.push(sp < 0 ? "" : line.slice(sp + 1));
+  }
+  return Object.fromEntries([...lines].map(([name, items]) => [name, fingerprint(items)]));
+}
+
+/** A short, order-independent digest (FNV-1a over the sorted lines): equal state, equal text. */
+function fingerprint(items: string[]): string {
+  let h = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (const item of [...items].sort()) {
+    for (let i = 0; i < item.length; i++) {
+      const c = item.charCodeAt(i);
+      h = Math.imul(h ^ c, 0x01000193) >>> 0;
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+    }
+    h = Math.imul(h ^ 10, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ 10, 0x5bd1e995) >>> 0;
+  }
+  return `${items.length}:${h.toString(16)}${h2.toString(16)}`;
+}
+
+export function toResult(check: Check, r: CheckRunResult, params: EnvironmentParams): CheckResult {
   return {
     id: check.id,
     title: { de: renderTemplate(check.title.de, params), en: renderTemplate(check.title.en, params) },
@@ -307,21 +277,31 @@ function toResult(check: Check, r: CheckRunResult, params: EnvironmentParams): C
   };
 }
 
-/** Runs all checks of a step: together (one exec per machine), then the `exclusive` ones one by one. */
+/**
+ * Runs every check of a step now, gates first (a check whose gate fails reports the gate's verdict
+ * instead of running). The lab tests and benchmarks use this; the app's evaluation
+ * (server/maillab/evaluation.ts) decides per check whether it needs to run at all.
+ */
 export async function runStepChecks(ctx: RunContext & { step: Step }): Promise<StepResult> {
   const { step } = ctx;
-  const results = new Map<string, CheckResult>();
-  const together = step.checks.filter((c) => !c.exclusive);
-  if (together.length > 0) {
-    const runs = await runChecks({ ...ctx, checks: together });
-    together.forEach((check, i) => results.set(check.id, toResult(check, runs[i]!, ctx.params)));
+  const runId = ctx.runId ?? scriptEnv(ctx.params).MAILLAB_RUN;
+  const gates = new Map<string, GateRunResult>();
+  for (const id of new Set(step.checks.flatMap((c) => c.needs))) {
+    const gate = ctx.course.gates.find((g) => g.id === id);
+    if (gate) gates.set(id, await runGate({ ...ctx, runId, gate }));
   }
-  for (const check of step.checks.filter((c) => c.exclusive)) {
-    results.set(check.id, toResult(check, await runCheck({ ...ctx, check }), ctx.params));
-  }
-  const checks = step.checks.map((c) => results.get(c.id)!);
+  const blocked = (c: Check) => c.needs.map((id) => gates.get(id)).find((g) => g && !g.ok);
+  const runnable = step.checks.filter((c) => !blocked(c));
+  const runs = await runChecks({ ...ctx, runId, checks: runnable });
+  const byId = new Map(runnable.map((c, i) => [c.id, runs[i]!]));
+  const checks = step.checks.map((c) => toResult(c, byId.get(c.id) ?? blockedResult(blocked(c)!), ctx.params));
   const title = { de: renderTemplate(step.title.de, ctx.params), en: renderTemplate(step.title.en, ctx.params) };
   return { id: step.id, title, status: stepStatus(checks), checks };
+}
+
+/** A check not run because its gate failed: the gate's message and hints stand for it. */
+export function blockedResult(gate: GateRunResult): CheckRunResult {
+  return { ...gate, durationMs: 0 };
 }
 
 export class SolveError extends Error {
@@ -342,7 +322,7 @@ export async function solveStep(ctx: RunContext & { step: Step }): Promise<{ tra
   const started = performance.now();
   let transcript = "";
   for (const entry of ctx.step.solve) {
-    const r = await runScript(ctx, entry.machine, entry.scriptPath, entry.timeout);
+    const r = await runFile(ctx, entry.machine, entry.scriptPath, entry.timeout);
     transcript += `---- ${entry.machine}: ${entry.script} ----\n${r.output}`;
     if (r.exitCode !== 0 || r.timedOut) throw new SolveError(ctx.step.id, entry, r.timedOut ? 137 : r.exitCode, r.output);
   }

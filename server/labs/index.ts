@@ -1,27 +1,44 @@
-// server/labs: loads the course from labs/ and runs its checks and solve scripts in the lab machines
-// through an injected exec (server/docker's EnvironmentManager.exec fits).
-import type { EnvironmentParams } from "@/lib/machines";
+// server/labs: loads the course from labs/ and runs its scripts in the lab machines through an
+// injected `run` port (server/docker's long-lived check channels fit).
 import type { Course } from "@/lib/lab-schema";
-import type { Labs, StepOutcome } from "../maillab/ports";
-import { runStepChecks, solveStep, type ExecFn } from "./check-runner";
+import type { Labs } from "../maillab/ports";
+import { blockedResult, readInputs, runChecks, runGate, solveStep, toResult, type RunScriptFn } from "./check-runner";
 import { findStep, loadCourse } from "./load-course";
 
 export { loadCourse, defaultCourseDir, findStep, LabContentError } from "./load-course";
 export { parseSlides } from "./slides";
-export { runCheck, runChecks, runStepChecks, solveStep, solveLab, SolveError, type ExecFn, type CheckRunResult } from "./check-runner";
+export {
+  runCheck,
+  runChecks,
+  runStepChecks,
+  solveStep,
+  solveLab,
+  SolveError,
+  type RunScriptFn,
+  type ScriptJob,
+  type ScriptRun,
+  type CheckRunResult,
+} from "./check-runner";
 
-/** The Labs port of server/maillab: a step's check results, and fast-forward through solve scripts. */
-export function createLabs({ exec, course = loadCourse() }: { exec: ExecFn; course?: Course }): Labs {
+/** The Labs port of server/maillab. */
+export function createLabs({ run, course = loadCourse() }: { run: RunScriptFn; course?: Course }): Labs {
+  const ctx = (envId: string, params: Parameters<Labs["readInputs"]>[1]) => ({ run, envId, params, course });
   return {
     course,
-    async runStep(environmentId: string, params: EnvironmentParams, labId: string, stepId: string): Promise<StepOutcome> {
-      const { step } = findStep(course, labId, stepId);
-      const result = await runStepChecks({ exec, envId: environmentId, params, course, step });
-      return { status: result.status === "pass" ? "pass" : "fail", checks: result.checks };
+    readInputs: (envId, params) => readInputs(ctx(envId, params)),
+    async runGate(envId, params, gateId, options) {
+      const gate = course.gates.find((g) => g.id === gateId);
+      if (!gate) throw new Error(`unknown gate "${gateId}"`);
+      return runGate({ ...ctx(envId, params), ...options, gate });
     },
-    async solveStep(environmentId: string, params: EnvironmentParams, labId: string, stepId: string): Promise<void> {
+    async runChecks(envId, params, checks, options) {
+      const results = await runChecks({ ...ctx(envId, params), ...options, checks });
+      return checks.map((check, i) => ({ ...toResult(check, results[i]!, params), durationMs: results[i]!.durationMs }));
+    },
+    blocked: (check, gate, params) => ({ ...toResult(check, blockedResult({ ...gate, durationMs: 0, exitCode: 1, timedOut: false }), params), durationMs: 0 }),
+    async solveStep(envId, params, labId, stepId) {
       const { step } = findStep(course, labId, stepId);
-      await solveStep({ exec, envId: environmentId, params, course, step });
+      await solveStep({ ...ctx(envId, params), step });
     },
   };
 }

@@ -91,7 +91,7 @@ describe("broken content is rejected naming file and field", () => {
   it("a machine that does not exist", () => {
     const { dir } = copyFixture();
     edit(path.join(dir, "lab-a/steps/01-hello/step.yaml"), (t) => t.replace("machine: mail\n    script", "machine: smtp\n    script"));
-    expect(issuesOf(dir)).toContain('labs/mini/lab-a/steps/01-hello/step.yaml: checks[0].machine: expected "mail" | "partner"');
+    expect(issuesOf(dir)).toContain('labs/mini/lab-a/steps/01-hello/step.yaml: checks[0].machine: expected "mail" | "partner" | "probe"');
   });
 
   it("an unknown template variable in a task text and in a hint", () => {

@@ -15,6 +15,8 @@ import {
   TEMPLATE_VARS,
   type Check,
   type Course,
+  type CourseInputs,
+  type Gate,
   type Lab,
   type LabLang,
   type LocalizedText,
@@ -140,7 +142,13 @@ function readText(c: Collector, file: string): string | undefined {
   return text;
 }
 
-function loadStep(c: Collector, labDir: string, folder: string, stepIds: Map<string, string>): Step | undefined {
+/** What steps may refer to at course level: the input names and the gates. */
+interface CourseRefs {
+  inputNames: string[];
+  gateIds: Set<string>;
+}
+
+function loadStep(c: Collector, labDir: string, folder: string, stepIds: Map<string, string>, refs: CourseRefs): Step | undefined {
   const dir = path.join(labDir, "steps", folder);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     c.add(path.join(labDir, "lab.yaml"), "steps", `step folder steps/${folder} does not exist`);
@@ -178,7 +186,15 @@ function loadStep(c: Collector, labDir: string, folder: string, stepIds: Map<str
       explainPath = path.join(dir, check.explain.script);
       c.script(file, `checks[${i}].explain.script`, explainPath);
     }
-    return { ...check, scriptPath, ...(explainPath ? { explainPath } : {}) };
+    (check.depends ?? []).forEach((name, k) => {
+      if (!refs.inputNames.includes(name)) {
+        c.add(file, `checks[${i}].depends[${k}]`, `unknown input "${name}" (course.yaml inputs.names: ${refs.inputNames.join(", ") || "none"})`);
+      }
+    });
+    check.needs.forEach((gate, k) => {
+      if (!refs.gateIds.has(gate)) c.add(file, `checks[${i}].needs[${k}]`, `unknown gate "${gate}" (course.yaml gates: ${[...refs.gateIds].join(", ") || "none"})`);
+    });
+    return { ...check, depends: check.depends ?? refs.inputNames, scriptPath, ...(explainPath ? { explainPath } : {}) };
   });
   const solve = data.solve.map((entry, i) => {
     const scriptPath = path.join(dir, entry.script);
@@ -189,7 +205,7 @@ function loadStep(c: Collector, labDir: string, folder: string, stepIds: Map<str
   return { id: data.id, dir: folder, title: data.title, kind: data.kind, task: { de: task.de, en: task.en }, hints: data.hints, checks, solve };
 }
 
-function loadLab(c: Collector, courseDir: string, folder: string, labIds: Map<string, string>, stepIds: Map<string, string>): Lab | undefined {
+function loadLab(c: Collector, courseDir: string, folder: string, labIds: Map<string, string>, stepIds: Map<string, string>, refs: CourseRefs): Lab | undefined {
   const dir = path.join(courseDir, folder);
   const courseFile = path.join(courseDir, "course.yaml");
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
@@ -221,7 +237,7 @@ function loadLab(c: Collector, courseDir: string, folder: string, labIds: Map<st
       }
     }
   }
-  const steps = [...seenFolders].map((s) => loadStep(c, dir, s, stepIds));
+  const steps = [...seenFolders].map((s) => loadStep(c, dir, s, stepIds, refs));
   if (steps.some((s) => s === undefined)) return undefined;
   return { id: data.id, dir: folder, title: data.title, intro: data.intro, requires: data.requires, steps: steps as Step[] };
 }
@@ -259,18 +275,33 @@ export function loadCourse(courseDir: string = defaultCourseDir(), root?: string
   c.localized(courseFile, "title", data.title);
   c.localized(courseFile, "description", data.description);
 
+  const libDir = path.join(dir, "lib");
+  let inputs: CourseInputs | undefined;
+  if (data.inputs) {
+    const scriptPath = path.join(libDir, data.inputs.script);
+    c.script(courseFile, "inputs.script", scriptPath);
+    inputs = { machine: data.inputs.machine, scriptPath, names: data.inputs.names };
+  }
+  const gates: Gate[] = data.gates.map((gate, i) => {
+    c.localized(courseFile, `gates[${i}].title`, gate.title);
+    const scriptPath = path.join(libDir, gate.script);
+    c.script(courseFile, `gates[${i}].script`, scriptPath);
+    return { ...gate, scriptPath };
+  });
+  const refs: CourseRefs = { inputNames: inputs?.names ?? [], gateIds: new Set(gates.map((g) => g.id)) };
+
   const labIds = new Map<string, string>();
   const stepIds = new Map<string, string>();
   const seen = new Set<string>();
   const labs: Array<Lab | undefined> = [];
   data.labs.forEach((folder, i) => {
     if (seen.has(folder)) c.add(courseFile, `labs[${i}]`, `lab folder ${folder} is listed twice`);
-    else labs.push(loadLab(c, dir, folder, labIds, stepIds));
+    else labs.push(loadLab(c, dir, folder, labIds, stepIds, refs));
     seen.add(folder);
   });
   const slides = loadSlides(c, path.join(dir, data.slides));
 
-  const checkLibPath = path.join(dir, "lib", "check-lib.sh");
+  const checkLibPath = path.join(libDir, "check-lib.sh");
   if (c.issues.length > 0 || !slides) throw new LabContentError(c.issues);
   return {
     id: data.id,
@@ -280,6 +311,8 @@ export function loadCourse(courseDir: string = defaultCourseDir(), root?: string
     labs: labs as Lab[],
     slides,
     checkLibPath: existsSync(checkLibPath) ? checkLibPath : "",
+    ...(inputs ? { inputs } : {}),
+    gates,
   };
 }
 

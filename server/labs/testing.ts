@@ -1,26 +1,26 @@
 // Test support for the lab end-to-end tests: real environments from server/docker (real Docker
 // engine, real lab images), the course loaded from labs/, and small helpers to run checks/solves.
-import type { EnvironmentParams, MachineName } from "@/lib/machines";
+import type { EnvironmentMachine, EnvironmentParams } from "@/lib/machines";
 import type { Course, Lab, Step, StepResult } from "@/lib/lab-schema";
 import { expect } from "vitest";
 import { EnvironmentManager } from "../docker/environments";
-import { runStepChecks, solveStep, type ExecFn, type RunContext } from "./check-runner";
+import { runStepChecks, solveStep, type RunContext, type RunScriptFn } from "./check-runner";
 import { loadCourse } from "./load-course";
 
 export interface LabEnvironment extends RunContext {
   manager: EnvironmentManager;
   destroy(): Promise<void>;
   /** Runs a shell command in a machine as root; throws with its output when it exits non-zero. */
-  sh(machine: MachineName, script: string, timeoutMs?: number): Promise<string>;
+  sh(machine: EnvironmentMachine, script: string, timeoutMs?: number): Promise<string>;
 }
 
 /**
  * Lab images: the content-hash tags of docker/ that the environments module uses by default
  * (`npm test` builds them first). MAILLAB_TEST_IMAGE_TAG forces another tag (development builds).
  */
-function images(): Partial<Record<MachineName, string>> | undefined {
+function images(): Partial<Record<EnvironmentMachine, string>> | undefined {
   const forced = process.env.MAILLAB_TEST_IMAGE_TAG;
-  return forced ? { mail: `maillab/mail:${forced}`, partner: `maillab/partner:${forced}` } : undefined;
+  return forced ? { mail: `maillab/mail:${forced}`, partner: `maillab/partner:${forced}`, probe: `maillab/partner:${forced}` } : undefined;
 }
 
 let shared: { manager: EnvironmentManager; users: number } | undefined;
@@ -43,10 +43,10 @@ export async function startLabEnvironment(course: Course = loadCourse()): Promis
   const manager = shared.manager;
   const info = await manager.create({ usePool: false });
   await manager.waitReady(info.id);
-  const exec: ExecFn = (envId, machine, cmd, opts) => manager.exec(envId, machine, cmd, opts);
+  const run: RunScriptFn = (envId, machine, job) => manager.runScript(envId, machine, job);
   const env: LabEnvironment = {
     manager,
-    exec,
+    run,
     envId: info.id,
     params: info.params as EnvironmentParams,
     course,

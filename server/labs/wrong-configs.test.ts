@@ -1,4 +1,4 @@
-// Known-wrong configurations must fail the RIGHT check with the RIGHT hint (DESIGN.md §8), and the
+// Known-wrong configurations must fail the RIGHT check with the RIGHT hint (docs/lab-cases.md), and the
 // checks' own traffic must never count as the learner's evidence.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Step, StepResult } from "@/lib/lab-schema";
@@ -147,8 +147,11 @@ describe("known-wrong configurations fail the right check with the right hint", 
     await moveListener(null);
     try {
       const r = await checkStep(env, step("smtp-auth"));
-      const hint = { de: /relativ zu \/var\/spool\/postfix/, en: /relative to \/var\/spool\/postfix/ };
-      expectFailing(r, { "auth-socket": hint, "auth-relay": hint });
+      expectFailing(r, {
+        "auth-socket": { de: /relativ zu \/var\/spool\/postfix/, en: /relative to \/var\/spool\/postfix/ },
+        // The gate: with SASL on and no socket every smtpd would crash, so the SMTP checks do not probe.
+        "auth-relay": { de: /antwortet kein Dovecot/, en: /no Dovecot answers/ },
+      });
       expect(check(r, "auth-socket").message.en).toMatch(/private\/auth is missing|does not answer on \/var\/spool\/postfix\/private\/auth/);
     } finally {
       await restoreListener();
@@ -162,7 +165,7 @@ describe("known-wrong configurations fail the right check with the right hint", 
     try {
       const r = await checkStep(env, step("smtp-auth"));
       expectFailing(r, {
-        "auth-socket": { de: /an anderer Stelle: \/var\/spool\/postfix\/auth/, en: /elsewhere: \/var\/spool\/postfix\/auth.*must be \/var\/spool\/postfix\/private\/auth/ },
+        "auth-socket": { de: /Socket unter \/var\/spool\/postfix\/auth bereit/, en: /socket at \/var\/spool\/postfix\/auth, but Postfix asks \/var\/spool\/postfix\/private\/auth/ },
       });
     } finally {
       await restoreListener();

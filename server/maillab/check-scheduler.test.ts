@@ -1,34 +1,42 @@
 import { describe, expect, it } from "vitest";
-import { createCheckScheduler } from "./check-scheduler";
+import { SCHEDULE, createCheckScheduler } from "./check-scheduler";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("check scheduler", () => {
-  it("debounces prompts into one run and reruns once when asked during a run", async () => {
-    const runs: string[] = [];
+  it("runs after a prompt, looks again later, and runs exactly once more when asked during a run", async () => {
+    const runs: Array<{ id: string; at: number; force: boolean }> = [];
+    const t0 = performance.now();
     const s = createCheckScheduler({
-      debounceMs: 20,
-      run: async (id) => {
-        runs.push(id);
-        await sleep(50);
+      run: async (id, { force }) => {
+        runs.push({ id, at: performance.now() - t0, force });
+        await sleep(100);
       },
     });
-    for (let i = 0; i < 5; i++) s.schedule("a");
-    await sleep(40);
-    expect(runs).toEqual(["a"]);
-    s.schedule("a");
-    s.schedule("a");
-    await sleep(200);
-    expect(runs).toEqual(["a", "a"]);
+    s.prompt("a");
+    s.prompt("a");
+    s.prompt("a");
+    await sleep(SCHEDULE.promptMs + 50);
+    // Three prompts at once: one run now, one queued behind it (never more than one).
+    expect(runs.length).toBe(1);
+    await sleep(150);
+    expect(runs.length).toBe(2);
+    await sleep(SCHEDULE.followUpsMs.at(-1)! + 200);
+    // The follow-up looks came too (each run is cheap when nothing changed).
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    expect(runs.at(-1)!.at).toBeGreaterThanOrEqual(SCHEDULE.followUpsMs.at(-1)! - 10);
+    expect(runs.every((r) => r.id === "a" && !r.force)).toBe(true);
     s.dispose();
   });
 
-  it("caps concurrent runs and resolves now() after its run", async () => {
+  it("caps concurrent runs, and now() forces a run and resolves after it", async () => {
     let active = 0;
     let peak = 0;
+    const forced: string[] = [];
     const s = createCheckScheduler({
       maxConcurrent: 2,
-      run: async () => {
+      run: async (id, { force }) => {
+        if (force) forced.push(id);
         active++;
         peak = Math.max(peak, active);
         await sleep(30);
@@ -38,6 +46,26 @@ describe("check scheduler", () => {
     await Promise.all(["a", "b", "c", "d", "e"].map((id) => s.now(id)));
     expect(peak).toBe(2);
     expect(active).toBe(0);
+    expect(forced.sort()).toEqual(["a", "b", "c", "d", "e"]);
+    s.dispose();
+  });
+
+  it("asks again when a run says so (a gate's RETRY_AFTER), and forget() cancels it", async () => {
+    let runs = 0;
+    const s = createCheckScheduler({
+      run: async () => {
+        runs++;
+        return { retryAfterMs: 80 };
+      },
+    });
+    s.schedule("a");
+    await sleep(50);
+    expect(runs).toBe(1);
+    await sleep(100);
+    expect(runs).toBe(2);
+    s.forget("a");
+    await sleep(200);
+    expect(runs).toBe(2);
     s.dispose();
   });
 });

@@ -1,83 +1,123 @@
 /**
- * Runs an environment's checks after the learner's commands, debounced, one run per
- * environment at a time, with a global cap so 100 busy environments can't swamp 2 cores.
+ * When an environment is evaluated: after the learner's commands (a prompt), after Enter inside
+ * an interactive program (telnet, imtest), shortly after those again (a mail is delivered a moment
+ * after `250 queued`, a reload finishes after the prompt), when a gate asks to be asked again, and
+ * on request. One run per environment at a time (a request during a run makes exactly one more
+ * run afterwards) and a global cap on runs at once. A run is cheap when nothing changed (one
+ * fingerprint script over an open channel), so the follow-ups cost almost nothing.
  */
 export interface CheckSchedulerOptions {
-  run: (environmentId: string) => Promise<void>;
-  /** Wait this long after the last prompt before checking: typing `ls; ls; ls` triggers one run. */
-  debounceMs?: number;
-  /** Check runs at once across all environments; each run execs a handful of short scripts. */
+  run: (environmentId: string, options: { force: boolean }) => Promise<{ retryAfterMs?: number } | void>;
+  /** Runs at once across all environments. Each is a handful of short scripts in the machines. */
   maxConcurrent?: number;
   onError?: (environmentId: string, error: unknown) => void;
 }
 
-export function createCheckScheduler({ run, debounceMs = 300, maxConcurrent = 6, onError }: CheckSchedulerOptions) {
-  const timers = new Map<string, NodeJS.Timeout>();
+/**
+ * Delays in ms, measured on the 2-core reference machine (docs/performance.md "learning loop"):
+ * - prompt: the command is done; a short wait merges `a; b; c` typed on one line (one prompt each
+ *   only if the learner types them one by one).
+ * - enter: inside telnet each line is one SMTP command; wait for the server's answer.
+ * - follow-ups: local delivery lands in mail.log 0.1-0.8 s after "250 queued"; `postfix reload`
+ *   restarts qmgr a moment after the prompt returned. Two late looks catch both.
+ */
+export const SCHEDULE = {
+  promptMs: 60,
+  enterMs: 350,
+  followUpsMs: [900, 2500],
+} as const;
+
+export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckSchedulerOptions) {
+  const timers = new Map<string, Set<NodeJS.Timeout>>();
   const running = new Set<string>();
   /** Asked again while running: run once more afterwards (never more than once queued). */
-  const dirty = new Set<string>();
-  const waiting: string[] = [];
+  const dirty = new Map<string, { force: boolean }>();
+  const waiting = new Map<string, { force: boolean }>();
   const idleWaiters = new Map<string, Array<() => void>>();
   let disposed = false;
 
   function pump() {
-    while (running.size < maxConcurrent && waiting.length > 0) {
-      const id = waiting.shift()!;
+    for (const [id, options] of waiting) {
+      if (running.size >= maxConcurrent) break;
+      waiting.delete(id);
       running.add(id);
-      void run(id)
+      void run(id, options)
+        .then((result) => {
+          if (result?.retryAfterMs !== undefined) later(id, result.retryAfterMs);
+        })
         .catch((error) => onError?.(id, error))
         .finally(() => {
           running.delete(id);
-          if (dirty.delete(id) && !disposed) enqueue(id);
+          const again = dirty.get(id);
+          dirty.delete(id);
+          if (again && !disposed) enqueue(id, again.force);
           else for (const resolve of idleWaiters.get(id)?.splice(0) ?? []) resolve();
           pump();
         });
     }
   }
 
-  function enqueue(id: string) {
-    if (running.has(id)) {
-      dirty.add(id);
-      return;
-    }
-    if (!waiting.includes(id)) waiting.push(id);
+  function enqueue(id: string, force: boolean) {
+    if (disposed) return;
+    const target = running.has(id) ? dirty : waiting;
+    target.set(id, { force: force || (target.get(id)?.force ?? false) });
     pump();
   }
 
+  function later(id: string, delayMs: number) {
+    if (disposed) return;
+    const set = timers.get(id) ?? new Set();
+    timers.set(id, set);
+    const timer = setTimeout(() => {
+      set.delete(timer);
+      enqueue(id, false);
+    }, delayMs);
+    set.add(timer);
+  }
+
+  function clearTimers(id: string) {
+    for (const t of timers.get(id) ?? []) clearTimeout(t);
+    timers.delete(id);
+  }
+
   return {
-    /** A prompt appeared in one of the environment's terminals. */
-    schedule(id: string) {
-      if (disposed) return;
-      clearTimeout(timers.get(id));
-      timers.set(
-        id,
-        setTimeout(() => {
-          timers.delete(id);
-          enqueue(id);
-        }, debounceMs),
-      );
+    /** A prompt appeared in one of the environment's terminals: a command finished. */
+    prompt(id: string) {
+      later(id, SCHEDULE.promptMs);
+      for (const ms of SCHEDULE.followUpsMs) later(id, ms);
     },
-    /** Check now (API / button) and resolve when the run that covers this request finished. */
+    /** Enter inside a terminal (maybe inside telnet, where no prompt marks a finished command). */
+    enter(id: string) {
+      later(id, SCHEDULE.enterMs);
+      for (const ms of SCHEDULE.followUpsMs) later(id, SCHEDULE.enterMs + ms);
+    },
+    /** Evaluate soon (a new environment, resumed machines, a lab switched). */
+    schedule(id: string, delayMs = 0) {
+      later(id, delayMs);
+    },
+    /** Check now ("Jetzt prüfen" / API) and resolve when the run that covers this request finished. */
     async now(id: string): Promise<void> {
-      clearTimeout(timers.get(id));
-      timers.delete(id);
       const done = new Promise<void>((resolve) => {
         const list = idleWaiters.get(id) ?? [];
         list.push(resolve);
         idleWaiters.set(id, list);
       });
-      enqueue(id);
+      enqueue(id, true);
       await done;
     },
     forget(id: string) {
-      clearTimeout(timers.get(id));
-      timers.delete(id);
+      clearTimers(id);
       dirty.delete(id);
+      waiting.delete(id);
     },
     dispose() {
       disposed = true;
-      for (const t of timers.values()) clearTimeout(t);
-      timers.clear();
+      for (const id of [...timers.keys()]) clearTimers(id);
+      waiting.clear();
+      dirty.clear();
+      for (const list of idleWaiters.values()) for (const resolve of list.splice(0)) resolve();
     },
   };
 }
+
+export type CheckScheduler = ReturnType<typeof createCheckScheduler>;

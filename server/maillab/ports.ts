@@ -1,9 +1,10 @@
-import type { EnvironmentParams, MachineName } from "@/lib/machines";
-import type { CheckResult, Course } from "@/lib/lab-schema";
+import type { EnvironmentParams } from "@/lib/machines";
+import type { Check, CheckResult, Course } from "@/lib/lab-schema";
 
 /**
  * What the product layer needs from the machines (server/docker) and the labs (server/labs).
- * Kept narrow so server/maillab reads as the product's rules, not Docker's.
+ * Kept narrow so server/maillab reads as the product's rules, not Docker's, and so its unit tests
+ * can stand in for both (./testing.ts).
  */
 export type MachineStatus = "creating" | "running" | "stopped" | "error" | "missing";
 
@@ -11,7 +12,7 @@ export interface Machines {
   create(): Promise<{ id: string; params: EnvironmentParams }>;
   status(id: string): MachineStatus;
   resume(id: string): Promise<void>;
-  /** Resolves when both machines finished their start-up (services up, first-start secrets made). */
+  /** Resolves when every machine finished its start-up (services up, first-start secrets made). */
   waitReady(id: string): Promise<void>;
   stop(id: string): Promise<void>;
   /** Fresh machines with the same parameters (also rebuilds an environment whose machines are gone). */
@@ -22,15 +23,32 @@ export interface Machines {
   poolStatus(): { ready: number; target: number };
 }
 
-export interface StepOutcome {
-  status: "pass" | "fail";
-  checks: CheckResult[];
+/** Shared by the scripts of one evaluation (see server/labs/check-runner.ts RunContext). */
+export interface RunOptions {
+  runId: string;
+  changedAt: Record<string, number>;
+}
+
+export interface CheckOutcome extends CheckResult {
+  durationMs: number;
+}
+
+export interface GateOutcome {
+  ok: boolean;
+  message: { de: string; en: string };
+  hints: { de: string[]; en: string[] };
+  transcript: string;
+  retryAfterS?: number;
 }
 
 export interface Labs {
   course: Course;
-  runStep(environmentId: string, params: EnvironmentParams, labId: string, stepId: string): Promise<StepOutcome>;
+  /** The machines' fingerprint per input (course.yaml `inputs`); undefined when unknown. */
+  readInputs(environmentId: string, params: EnvironmentParams): Promise<Record<string, string> | undefined>;
+  runGate(environmentId: string, params: EnvironmentParams, gateId: string, options: RunOptions): Promise<GateOutcome>;
+  /** Runs the checks (side by side) and, for those that fail, their explain scripts. */
+  runChecks(environmentId: string, params: EnvironmentParams, checks: Check[], options: RunOptions): Promise<CheckOutcome[]>;
+  /** A gate's verdict standing in for a check that was not run because of it. */
+  blocked(check: Check, gate: GateOutcome, params: EnvironmentParams): CheckOutcome;
   solveStep(environmentId: string, params: EnvironmentParams, labId: string, stepId: string): Promise<void>;
 }
-
-export type { MachineName };

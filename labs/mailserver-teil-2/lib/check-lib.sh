@@ -8,13 +8,18 @@
 #   Everything else printed (the SMTP/IMAP dialogue, `note` lines) is the check's transcript.
 #
 # Environment (set by the runner): MAILLAB_DOMAIN MAILLAB_MAIL_HOST MAILLAB_USER1 MAILLAB_PASSWORD1
-# MAILLAB_USER2 MAILLAB_PASSWORD2 MAILLAB_SUBNET MAILLAB_MAIL_IP MAILLAB_PARTNER_IP MAILLAB_CHECK_HELO
+# MAILLAB_USER2 MAILLAB_PASSWORD2 MAILLAB_SUBNET MAILLAB_MAIL_IP MAILLAB_PARTNER_IP MAILLAB_PROBE_IP
+# MAILLAB_PROBE_HOST MAILLAB_CHECK_HELO MAILLAB_RUN (one evaluation) MAILLAB_CHANGED (when inputs changed)
 #
 # Rules for checks (so that evidence of the learner's own actions can never come from a check):
+#  - every network dialogue of a check comes from the probe machine (machine: probe), which mail
+#    knows as maillab-check: mail.log says maillab-check[…], evidence looks only at partner's address;
 #  - every SMTP dialogue of a check says EHLO $CHECK_HELO and MAIL FROM:<$CHECK_FROM>;
-#  - checks never log in to IMAP/POP3 as the learner's users;
-#  - checks never deliver mail into a local mailbox.
-# Checks run after every command the learner types: keep them fast (few processes, short timeouts).
+#  - checks never log in to IMAP/POP3 as the learner's users, and never deliver or relay a mail:
+#    SMTP dialogues end after RCPT with RSET;
+#  - all SMTP checks of one evaluation share one dialogue (smtp_survey / smtp_tls_survey), so a
+#    change of main.cf costs a handful of log lines, not one session per check.
+# Checks run after the learner's commands when something they depend on changed: keep them fast.
 
 CHECK_HELO=${MAILLAB_CHECK_HELO:-maillab-check.invalid}
 CHECK_FROM="maillab-check@${CHECK_HELO}"
@@ -106,9 +111,6 @@ conn_error() {
   printf '%s' "${text% }"
 }
 
-# port_open HOST PORT: does anything accept TCP connections there?
-port_open() { timeout "$NET_TIMEOUT" bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
-
 # ---- SMTP ----------------------------------------------------------------------------------------
 # After each call: SMTP_CODE (e.g. 250; "" when the server didn't answer) and SMTP_REPLY (all lines).
 
@@ -128,10 +130,6 @@ smtp_open() {
   smtp_read_reply && [ "$SMTP_CODE" = 220 ]
 }
 
-# smtp_open_starttls [HOST] [PORT] [EHLO-NAME]: a TLS session after STARTTLS. Say EHLO again
-# afterwards (RFC 3207); the first EHLO reply is not visible.
-smtp_open_starttls() { conn_open_starttls smtp "${1:-$MAIL_HOST}" "${2:-25}" "${3:-$CHECK_HELO}"; }
-
 # smtp "COMMAND": sends a command and reads the reply; succeeds on 2xx/3xx.
 smtp() {
   conn_send "$1"
@@ -147,8 +145,6 @@ smtp_secret() {
 
 smtp_quit() { conn_send "QUIT"; smtp_read_reply >/dev/null; conn_close; }
 
-# smtp_ehlo_has KEYWORD: the last EHLO reply announces KEYWORD (e.g. STARTTLS, AUTH).
-smtp_ehlo_has() { [[ ${SMTP_REPLY^^} =~ (^|$NL)250[-\ ]${1^^}([\ =]|$NL) ]]; }
 # smtp_auth_mechs: mechanisms listed after AUTH in the last EHLO reply (upper case, space separated).
 smtp_auth_mechs() {
   local r=${SMTP_REPLY^^}
@@ -157,40 +153,6 @@ smtp_auth_mechs() {
 
 # auth_plain_token USER PASSWORD: base64 of "\0user\0password" (AUTH PLAIN).
 auth_plain_token() { printf '\0%s\0%s' "$1" "$2" | base64 -w0; }
-
-# ---- IMAP / POP3 ---------------------------------------------------------------------------------
-
-# imap_cmd TAG "COMMAND": sends "TAG COMMAND", reads up to the tagged reply (IMAP_REPLY); succeeds on OK.
-imap_cmd() {
-  IMAP_REPLY=""
-  conn_send "$1 $2"
-  while conn_read_line; do
-    IMAP_REPLY+="$LINE$NL"
-    if [[ $LINE == "$1 "* ]]; then [[ $LINE == "$1 OK"* ]]; return; fi
-  done
-  return 1
-}
-# imap_greeting: reads the untagged greeting; succeeds on "* OK".
-imap_greeting() { conn_read_line && IMAP_REPLY="$LINE$NL" && [[ $LINE == "* OK"* ]]; }
-
-# pop3_cmd "COMMAND" [multi]: reads a +OK/-ERR line (POP3_REPLY); with "multi" also lines up to ".".
-pop3_cmd() {
-  POP3_REPLY=""
-  conn_send "$1"
-  pop3_read "${2:-}"
-}
-pop3_read() {
-  conn_read_line || return 1
-  POP3_REPLY="$LINE$NL"
-  [[ $LINE == "+OK"* ]] || return 1
-  if [ "${1:-}" = multi ]; then
-    while conn_read_line; do
-      POP3_REPLY+="$LINE$NL"
-      [ "$LINE" = "." ] && return 0
-    done
-    return 1
-  fi
-}
 
 # ---- on mail: logs, mailboxes, configuration -----------------------------------------------------
 
@@ -232,9 +194,6 @@ ip_in_cidr() {
   (( ($(ip_to_int "$ip") & mask) == ($(ip_to_int "$net") & mask) ))
 }
 
-# mailbox_of USER: the user's mbox (Postfix local(8), Dovecot's INBOX).
-mailbox_of() { printf '/var/mail/%s' "$1"; }
-
 # mbox_received_headers FILE...: per message, its topmost Received header (unfolded, one line).
 mbox_received_headers() {
   awk '
@@ -245,45 +204,43 @@ mbox_received_headers() {
   ' "$@" 2>/dev/null | tr -s ' \t' '  '
 }
 
-# postfix_log_events: Postfix log lines that carry a queue id, as "<program> <queue-id> <rest>".
-postfix_log_events() {
-  mail_log | sed -nE 's/.*postfix\/(smtpd|qmgr|cleanup|local|virtual|lmtp|smtp|error|bounce)\[[0-9]+\]: ([0-9A-Za-z]{6,}): (.*)$/\1 \2 \3/p'
-}
-
-# partner_deliveries [sasl]: mails that came in over SMTP from partner's IP, were not sent by a check
-# (sender $CHECK_FROM) and were delivered to the mailbox of user1 or user2. One line each:
-#   <queue-id> <sasl-username or -> <local user>
-# With "sasl": only mails whose SMTP client had authenticated (SMTP AUTH).
+# partner_deliveries [sasl]: mails that came in over SMTP from partner's address and were delivered
+# to the mailbox of user1 or user2. One line each:
+#   <queue-id> <sasl-username or -> <local user> <tls|plain>
+# (mawk, the machines' awk, has no {n,} intervals: queue ids are spelt out as 6+ characters.)
+# tls: the SMTP session had switched to TLS (smtpd logs "TLS connection established" for its pid
+# with smtpd_tls_loglevel >= 1, and always "starttls=1" in the session's disconnect line). With "sasl": only mails whose client had authenticated.
+# The checks' probe has another address and never sends a mail, so none of these is a check's.
 partner_deliveries() {
-  postfix_log_events | awk -v ip="[$MAILLAB_PARTNER_IP]" -v checkfrom="from=<$CHECK_FROM>" \
-    -v u1="$MAILLAB_USER1" -v u2="$MAILLAB_USER2" -v want_sasl="${1:-}" '
-    $1 == "smtpd" && $3 ~ /^client=/ && index($0, ip) {
-      client[$2] = 1; s = "-"
-      if (match($0, /sasl_username=[^ ,]+/)) s = substr($0, RSTART + 14, RLENGTH - 14)
-      sasl[$2] = s
+  mail_log | awk -v ip="[$MAILLAB_PARTNER_IP]" -v u1="$MAILLAB_USER1" -v u2="$MAILLAB_USER2" -v want_sasl="${1:-}" '
+    match($0, /postfix\/smtpd\[[0-9]+\]: /) {
+      pid = substr($0, RSTART, RLENGTH)
+      if (index($0, ": connect from ")) { tls[pid] = 0; sess[pid] = "" }
+      else if (index($0, "TLS connection established from ")) tls[pid] = 1
+      else if (index($0, ": disconnect from ") && $0 ~ / starttls=[1-9]/) {
+        # Debian logs no TLS line by default (smtpd_tls_loglevel = 0); the session summary counts STARTTLS.
+        k = split(sess[pid], qs, " "); for (i = 1; i <= k; i++) mode[qs[i]] = "tls"
+      }
+      else if (match($0, /: [0-9A-Za-z][0-9A-Za-z][0-9A-Za-z][0-9A-Za-z][0-9A-Za-z][0-9A-Za-z]+: client=/) && index($0, ip)) {
+        q = substr($0, RSTART + 2); sub(/:.*/, "", q)
+        client[q] = 1; mode[q] = tls[pid] ? "tls" : "plain"; sess[pid] = sess[pid] " " q; s = "-"
+        if (match($0, /sasl_username=[^ ,]+/)) s = substr($0, RSTART + 14, RLENGTH - 14)
+        sasl[q] = s
+      }
+      next
     }
-    $1 == "qmgr" && index($0, checkfrom) { bycheck[$2] = 1 }
-    $1 == "local" && /status=sent/ && match($0, /to=<[^@>]+/) {
+    /postfix\/local\[[0-9]+\]: [0-9A-Za-z][0-9A-Za-z][0-9A-Za-z][0-9A-Za-z][0-9A-Za-z][0-9A-Za-z]+: / && /status=sent/ && match($0, /to=<[^@>]+/) {
       u = substr($0, RSTART + 4, RLENGTH - 4)
-      if (u == u1 || u == u2) { n[$2]++; who[$2, n[$2]] = u }
+      q = $0; sub(/^.*postfix\/local\[[0-9]+\]: /, "", q); sub(/:.*/, "", q)
+      if (u == u1 || u == u2) { n[q]++; who[q, n[q]] = u }
     }
     END {
       for (q in n) {
-        if (!client[q] || bycheck[q]) continue
+        if (!client[q]) continue
         if (want_sasl == "sasl" && sasl[q] == "-") continue
-        for (i = 1; i <= n[q]; i++) print q, sasl[q], who[q, i]
+        for (i = 1; i <= n[q]; i++) print q, sasl[q], who[q, i], mode[q]
       }
     }'
-}
-
-# partner_smtp_problems: the learner's (not the checks') rejected SMTP commands or lost connections
-# from partner, newest last (at most 3).
-partner_smtp_problems() {
-  mail_log | awk -v ip="[$MAILLAB_PARTNER_IP]" -v helo="helo=<$CHECK_HELO>" '
-    index($0, ip) && /postfix\/smtpd/ && /(reject:|warning:|lost connection after)/ && !index($0, helo) {
-      sub(/^.*postfix\/smtpd\[[0-9]+\]: /, ""); l[++n] = $0
-    }
-    END { for (i = (n > 3 ? n - 2 : 1); i <= n; i++) print l[i] }'
 }
 
 # in_list WORD "LIST": is WORD (case-insensitive) one of the comma/space separated LIST entries?
@@ -293,51 +250,6 @@ in_list() {
   return 1
 }
 
-# ---- a one-shot SMTP receiver on partner (to see what mail's Postfix sends out) ------------------
-# smtp_sink_start MARKER OUTFILE SECONDS: listens on partner's port 25 and accepts messages for up to
-# SECONDS; the first message containing MARKER is written to OUTFILE and the receiver exits 0 (1 on
-# timeout). Other messages (e.g. an older check mail Postfix retries) are accepted and dropped.
-# Only one receiver at a time: callers hold the lock smtp_sink_lock.
-SMTP_SINK_PERL='
-use strict; use IO::Socket::INET;
-my ($marker, $out, $secs) = @ARGV; my $deadline = time + $secs;
-my $srv = IO::Socket::INET->new(LocalPort => 25, Listen => 5, ReuseAddr => 1, Proto => "tcp")
-  or do { print STDERR "sink: cannot listen on port 25: $!\n"; exit 2 };
-open(my $r, ">", "$out.ready"); close $r;
-while (time < $deadline) {
-  my $rin = ""; vec($rin, fileno($srv), 1) = 1;
-  my $left = $deadline - time; last if $left <= 0;
-  next unless select($rin, undef, undef, $left) > 0;
-  my $c = $srv->accept or next; $c->autoflush(1);
-  my ($data, $indata) = ("", 0);
-  print $c "220 partner ESMTP maillab check receiver\r\n";
-  eval {
-    local $SIG{ALRM} = sub { die "timeout\n" }; alarm(($deadline - time) > 1 ? $deadline - time : 1);
-    while (my $l = <$c>) {
-      if ($indata) { if ($l =~ /^\.\r?\n$/) { $indata = 0; print $c "250 2.0.0 Ok: received\r\n"; } else { $data .= $l; } next; }
-      if ($l =~ /^(EHLO|HELO)/i) { print $c "250 partner\r\n"; }
-      elsif ($l =~ /^DATA/i) { $indata = 1; print $c "354 End data with <CR><LF>.<CR><LF>\r\n"; }
-      elsif ($l =~ /^QUIT/i) { print $c "221 2.0.0 Bye\r\n"; last; }
-      else { print $c "250 2.0.0 Ok\r\n"; }
-    }
-    alarm 0;
-  };
-  close $c;
-  if (index($data, $marker) >= 0) { open(my $f, ">", $out); print $f $data; close $f; exit 0; }
-}
-exit 1;
-'
-smtp_sink_lock() { exec 8>/tmp/maillab-smtp-sink.lock && flock -w "${1:-8}" 8; }
-smtp_sink_start() {
-  rm -f "$2" "$2.ready"
-  perl -e "$SMTP_SINK_PERL" "$1" "$2" "$3" 2>>"$2.err" &
-  SINK_PID=$!
-  local _
-  for _ in $(seq 40); do [ -e "$2.ready" ] && return 0; kill -0 "$SINK_PID" 2>/dev/null || return 1; sleep 0.05; done
-  return 1
-}
-smtp_sink_wait() { wait "$SINK_PID"; }
-
 # dovecot_auth_alive SOCKET [USER]: can USER (default postfix) connect to SOCKET and does Dovecot's
 # auth server answer its handshake there? (A socket file can be left over from an older config.)
 dovecot_auth_alive() {
@@ -346,4 +258,266 @@ dovecot_auth_alive() {
     print $s "VERSION\t1\t2\nCPID\t$$\n";
     local $SIG{ALRM} = sub { exit 3 }; alarm 2;
     while (<$s>) { exit 0 if /^DONE/ } exit 4;' "$1" 2>/dev/null
+}
+
+# ---- shared dialogues: one per evaluation, for all checks of it ----------------------------------
+# survey_run NAME FUNCTION: the first check of an evaluation (MAILLAB_RUN) that asks runs FUNCTION;
+# the others wait for it and get its results: the SV_* variables it set, and its transcript.
+SURVEY_DIR=/tmp/maillab-survey
+survey_run() {
+  local base="$SURVEY_DIR/${MAILLAB_RUN:-once}.$1" lock
+  mkdir -p "$SURVEY_DIR"
+  exec {lock}>"$base.lock"
+  flock -w 30 "$lock"
+  if [ ! -e "$base.vars" ]; then
+    find "$SURVEY_DIR" -type f -mmin +2 -delete 2>/dev/null
+    "$2" >"$base.log" 2>&1
+    # -g: the file is sourced inside this function, the variables must be global.
+    declare -p $(compgen -v SV_) 2>/dev/null | sed 's/^declare -/declare -g -/' >"$base.vars"
+  fi
+  exec {lock}>&-
+  . "$base.vars"
+  printf '# shared dialogue of this check run (%s):\n' "$1"
+  cat "$base.log"
+}
+
+# The recipients of the plain survey, in this order: the local users at the test domain and at the
+# host name, an unknown user at the test domain, and a foreign domain (a relay attempt).
+survey_rcpts() {
+  SURVEY_RCPTS=("$MAILLAB_USER1@$MAILLAB_DOMAIN" "$MAILLAB_USER2@$MAILLAB_DOMAIN" "$MAILLAB_USER1@$MAIL_HOST" "maillab-no-such-user@$MAILLAB_DOMAIN" "someone@elsewhere.example")
+}
+
+_smtp_plain_survey() {
+  SV_SMTP_CONNECTED=0 SV_SMTP_ERROR="" SV_SMTP_BANNER="" SV_SMTP_BANNER_CODE="" SV_SMTP_EHLO="" SV_SMTP_MAIL_CODE="" SV_SMTP_MAIL_REPLY=""
+  declare -gA SV_RCPT_CODE=() SV_RCPT_REPLY=()
+  if ! smtp_open "$MAIL_HOST" 25; then
+    SV_SMTP_ERROR=$(conn_error)
+    SV_SMTP_BANNER_CODE=$SMTP_CODE
+    SV_SMTP_BANNER=$(first_line "$SMTP_REPLY")
+    conn_close
+    return
+  fi
+  SV_SMTP_CONNECTED=1 SV_SMTP_BANNER_CODE=$SMTP_CODE SV_SMTP_BANNER=$(first_line "$SMTP_REPLY")
+  smtp "EHLO $CHECK_HELO"
+  SV_SMTP_EHLO=$SMTP_REPLY
+  smtp "MAIL FROM:<$CHECK_FROM>"
+  SV_SMTP_MAIL_CODE=$SMTP_CODE SV_SMTP_MAIL_REPLY=$(last_line "$SMTP_REPLY")
+  if [[ $SV_SMTP_MAIL_CODE == 2* ]]; then
+    local r
+    survey_rcpts
+    for r in "${SURVEY_RCPTS[@]}"; do
+      smtp "RCPT TO:<$r>"
+      SV_RCPT_CODE[$r]=$SMTP_CODE
+      SV_RCPT_REPLY[$r]=$(last_line "$SMTP_REPLY")
+    done
+    smtp "RSET"
+  fi
+  smtp_quit
+}
+# smtp_survey: one plain SMTP session from the probe (banner, EHLO, MAIL FROM, the RCPTs above,
+# RSET, QUIT). Sets SV_SMTP_CONNECTED (1/0), SV_SMTP_ERROR, SV_SMTP_BANNER(_CODE), SV_SMTP_EHLO,
+# SV_SMTP_MAIL_CODE/_REPLY and SV_RCPT_CODE[addr], SV_RCPT_REPLY[addr].
+smtp_survey() { survey_run smtp-plain _smtp_plain_survey; survey_rcpts; }
+
+_smtp_tls_survey() {
+  SV_TLS_OK=0 SV_TLS_ERROR="" SV_TLS_EHLO="" SV_TLS_MECHS="" SV_AUTH_CODE="" SV_AUTH_REPLY="" SV_AUTH_RELAY_CODE="" SV_AUTH_RELAY_REPLY=""
+  conn_open_starttls smtp "$MAIL_HOST" 25
+  if ! smtp "EHLO $CHECK_HELO"; then
+    SV_TLS_ERROR=$(conn_error)
+    conn_close
+    return
+  fi
+  SV_TLS_OK=1 SV_TLS_EHLO=$SMTP_REPLY SV_TLS_MECHS=$(smtp_auth_mechs)
+  if [[ " $SV_TLS_MECHS " == *" PLAIN "* ]]; then
+    # Dovecot's first PAM login can take a moment (its auth worker starts): wait longer for it.
+    NET_TIMEOUT=8 smtp_secret "AUTH PLAIN $(auth_plain_token "$MAILLAB_USER1" "$MAILLAB_PASSWORD1")" "AUTH PLAIN <$MAILLAB_USER1 + password>"
+    SV_AUTH_CODE=$SMTP_CODE SV_AUTH_REPLY=$(last_line "$SMTP_REPLY")
+  elif [[ " $SV_TLS_MECHS " == *" LOGIN "* ]]; then
+    smtp "AUTH LOGIN" && smtp_secret "$(printf '%s' "$MAILLAB_USER1" | base64 -w0)" "<$MAILLAB_USER1>" &&
+      NET_TIMEOUT=8 smtp_secret "$(printf '%s' "$MAILLAB_PASSWORD1" | base64 -w0)" "<password>"
+    SV_AUTH_CODE=$SMTP_CODE SV_AUTH_REPLY=$(last_line "$SMTP_REPLY")
+  fi
+  if [ "$SV_AUTH_CODE" = 235 ] && smtp "MAIL FROM:<$CHECK_FROM>"; then
+    smtp "RCPT TO:<someone@elsewhere.example>"
+    SV_AUTH_RELAY_CODE=$SMTP_CODE SV_AUTH_RELAY_REPLY=$(last_line "$SMTP_REPLY")
+    smtp "RSET"
+  fi
+  smtp_quit
+}
+# smtp_tls_survey: one STARTTLS session from the probe: EHLO, AUTH as user1 (PLAIN, else LOGIN)
+# when offered, RCPT to a foreign address after it, RSET, QUIT. Sets SV_TLS_OK, SV_TLS_ERROR,
+# SV_TLS_EHLO, SV_TLS_MECHS, SV_AUTH_CODE/_REPLY, SV_AUTH_RELAY_CODE/_REPLY.
+smtp_tls_survey() { survey_run smtp-tls _smtp_tls_survey; }
+
+# ehlo_has REPLY KEYWORD: does an EHLO reply announce KEYWORD?
+ehlo_has() { [[ ${1^^} =~ (^|$NL)250[-\ ]${2^^}([\ =]|$NL|$) ]]; }
+
+# ---- IMAP/POP3 with STARTTLS in one session (perl: nc cannot switch to TLS midway) --------------
+STARTTLS_PERL='
+use strict; use IO::Socket::INET; use IO::Socket::SSL;
+my ($host, $port, $proto, $timeout) = @ARGV; $| = 1;
+my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port, Timeout => $timeout)
+  or do { print "RESULT connect=0\nRESULT error=$!\n"; exit 0 };
+$s->timeout($timeout);
+sub rd { my $l = <$s>; return undef unless defined $l; $l =~ s/\r?\n$//; print "S: $l\n"; return $l }
+sub wr { print $s "$_[0]\r\n"; print "C: $_[0]\n" }
+my $g = rd(); print "RESULT connect=1\n";
+print "RESULT greeting=", ($g // ""), "\n";
+my ($caps, $ok) = ("", 0);
+if ($proto eq "imap") {
+  wr("a CAPABILITY");
+  while (defined(my $l = rd())) { $caps .= " $l" if $l =~ /^\* CAPABILITY/i; last if $l =~ /^a /i }
+  wr("b STARTTLS"); while (defined(my $l = rd())) { if ($l =~ /^b /i) { $ok = $l =~ /^b OK/i; last } }
+} else {
+  wr("CAPA");
+  my $first = rd(); if (defined $first && $first =~ /^\+OK/) { while (defined(my $l = rd())) { last if $l eq "."; $caps .= " $l" } }
+  wr("STLS"); my $l = rd(); $ok = defined $l && $l =~ /^\+OK/;
+}
+$caps =~ s/^\s+//; print "RESULT caps=$caps\n"; print "RESULT starttls=", ($ok ? 1 : 0), "\n";
+exit 0 unless $ok;
+if (IO::Socket::SSL->start_SSL($s, SSL_verify_mode => SSL_VERIFY_NONE, Timeout => $timeout)) {
+  print "RESULT tls=1\nRESULT tlsinfo=", $s->get_sslversion, " ", $s->get_cipher, "\n";
+  if ($proto eq "imap") { wr("c LOGOUT"); while (defined(my $l = rd())) { last if $l =~ /^c /i } }
+  else { wr("QUIT"); rd(); }
+} else { print "RESULT tls=0\nRESULT error=", IO::Socket::SSL::errstr(), "\n" }
+'
+# starttls_probe imap|pop3 [PREFIX]: from the probe, one session to mail: greeting, capabilities,
+# STARTTLS (STLS) and the TLS handshake, then LOGOUT/QUIT. No login. Sets <PREFIX>CONNECT ERROR
+# GREETING CAPS (before TLS) STARTTLS TLS TLSINFO (PREFIX default ST_); prints the dialogue.
+starttls_probe() {
+  local port=143 line key prefix=${2:-ST_}
+  [ "$1" = pop3 ] && port=110
+  for key in CONNECT STARTTLS TLS; do printf -v "$prefix$key" 0; done
+  for key in ERROR GREETING CAPS TLSINFO; do printf -v "$prefix$key" ''; done
+  while IFS= read -r line; do
+    if [[ $line == "RESULT "* ]]; then
+      line=${line#RESULT }; key=${line%%=*}
+      printf -v "$prefix${key^^}" '%s' "${line#*=}"
+    else
+      printf '%s\n' "$line"
+    fi
+  done < <(timeout 15 perl -e "$STARTTLS_PERL" "$MAIL_HOST" "$port" "$1" "$NET_TIMEOUT" 2>&1)
+}
+_imap_survey() { starttls_probe imap SV_IMAP_; }
+_pop3_survey() { starttls_probe pop3 SV_POP3_; }
+# imap_survey / pop3_survey: starttls_probe once per evaluation, results in SV_IMAP_* / SV_POP3_*.
+imap_survey() { survey_run imap _imap_survey; }
+pop3_survey() { survey_run pop3 _pop3_survey; }
+
+# ---- what happened since the last relevant change ------------------------------------------------
+# changed_at INPUT...: epoch seconds of the latest change the app saw of these inputs (0: unknown).
+changed_at() {
+  local latest=0 item name t
+  for item in ${MAILLAB_CHANGED:-}; do
+    name=${item%%=*} t=${item#*=}
+    for want in "$@"; do [ "$name" = "$want" ] && [ "$t" -gt "$latest" ] && latest=$t; done
+  done
+  printf '%s' "$latest"
+}
+# mail_log_since EPOCH: the mail log's lines from that time on (rsyslog writes UTC ISO stamps).
+mail_log_since() {
+  if [ "${1:-0}" -le 0 ]; then mail_log; return; fi
+  mail_log | awk -v since="$(date -u -d "@$1" +%Y-%m-%dT%H:%M:%S)" 'substr($1, 1, 19) >= since'
+}
+
+# ---- mailboxes: mbox in /var/mail, ~/mbox (where `mail` moves read mail), Maildir ----------------
+# mailbox_files USER...: every file that can hold a user's mail.
+mailbox_files() {
+  local u home
+  for u in "$@"; do
+    home=$(getent passwd "$u" | cut -d: -f6)
+    printf '%s\n' "/var/mail/$u"
+    [ -n "$home" ] && printf '%s\n' "$home/mbox" && find "$home/Maildir" -type f -path '*/Maildir/*' \( -path '*/new/*' -o -path '*/cur/*' \) 2>/dev/null
+  done
+}
+# received_headers USER...: per message in any of their mailboxes, its topmost Received header.
+received_headers() {
+  local mboxes=() maildirs=() f
+  while IFS= read -r f; do
+    [ -f "$f" ] || continue
+    case $f in */Maildir/*) maildirs+=("$f") ;; *) mboxes+=("$f") ;; esac
+  done < <(mailbox_files "$@")
+  [ ${#mboxes[@]} -gt 0 ] && mbox_received_headers "${mboxes[@]}"
+  # A Maildir file is one message: its header starts at the first line.
+  [ ${#maildirs[@]} -gt 0 ] && awk '
+    FNR == 1 { cur = ""; rec = ""; done = 0 }
+    done { next }
+    /^\r?$/ { if (cur != "" && rec == "") rec = cur; if (rec != "") print rec; done = 1; next }
+    /^[ \t]/ { if (cur != "") cur = cur " " $0; next }
+    { if (cur != "" && rec == "") rec = cur; cur = ""; if (rec == "" && tolower($0) ~ /^received:/) cur = $0 }
+  ' "${maildirs[@]}" 2>/dev/null | tr -s ' \t\r' '   '
+  return 0
+}
+
+# ---- Dovecot sessions from partner, from mail.log -------------------------------------------------
+# dovecot_sessions: one line per login from partner's address, oldest first:
+#   <proto> <user> <tls|plain> <read count|-> <session>
+# read count from the logout line (IMAP body_count, POP3 retr + top), "-" while still logged in.
+dovecot_sessions() {
+  mail_log | awk -v rip="rip=$MAILLAB_PARTNER_IP," '
+    /dovecot: (imap|pop3)-login: Login: / && index($0, rip) {
+      p = $0; sub(/^.*dovecot: /, "", p); sub(/-login:.*/, "", p)
+      u = $0; sub(/^.*user=</, "", u); sub(/>.*/, "", u)
+      s = $0; sub(/^.*session=</, "", s); sub(/>.*/, "", s)
+      tls = ($0 ~ /, (TLS|secured)[,:]/) ? "tls" : "plain"
+      order[++n] = s; proto[s] = p; user[s] = u; mode[s] = tls; got[s] = "-"
+    }
+    /dovecot: (imap|pop3)\([^)]*\)<[0-9]+><[^>]+>: .*Logged out/ {
+      s = $0; sub(/^[^<]*<[0-9]+></, "", s); sub(/>.*/, "", s)
+      if (!(s in proto)) next
+      k = 0
+      if (match($0, /body_count=[0-9]+/)) k += substr($0, RSTART + 11, RLENGTH - 11)
+      if (match($0, /retr=[0-9]+/)) k += substr($0, RSTART + 5, RLENGTH - 5)
+      if (match($0, /top=[0-9]+/)) k += substr($0, RSTART + 4, RLENGTH - 4)
+      got[s] = k
+    }
+    END { for (i = 1; i <= n; i++) { s = order[i]; print proto[s], user[s], mode[s], got[s], s } }'
+}
+
+# dovecot_failed_logins: the last failed login attempts from partner (imap/pop3-login lines), newest last.
+dovecot_failed_logins() {
+  mail_log | awk -v rip="rip=$MAILLAB_PARTNER_IP," 'index($0, rip) && /dovecot: (imap|pop3)-login: / && /auth failed|plaintext/ { l[++n] = $0 }
+    END { for (i = (n > 3 ? n - 2 : 1); i <= n; i++) print l[i] }'
+}
+
+# check_learner_read imap|pop3 (12.2 step 2, on mail): evidence that the learner logged in from
+# partner by that protocol as user1 or user2, over TLS, and read a mail (Dovecot's logout line counts
+# what was fetched: IMAP body_count, POP3 retr). Checks never log in as the users, so such a session
+# is the learner's.
+check_learner_read() {
+  local PROTO=$1 up tool read_how mine good user count session failed
+  up=${PROTO^^}
+  tool=imtest read_how="a SELECT INBOX, b FETCH 1 BODY[], c LOGOUT"
+  [ "$PROTO" = pop3 ] && tool=pop3test read_how="LIST, RETR 1, QUIT"
+  mine=$(dovecot_sessions | awk -v p="$PROTO" -v u1="$MAILLAB_USER1" -v u2="$MAILLAB_USER2" '$1 == p && ($2 == u1 || $2 == u2)')
+  good=$(awk '$3 == "tls" && $4 != "-" && $4 > 0' <<<"$mine" | tail -n1)
+  if [ -n "$good" ]; then
+    read -r _ user _ count session <<<"$good"
+    note "session $session: $PROTO login as $user over TLS, $count message(s) read"
+    pass "$up: als $user über TLS angemeldet und $count Mail(s) gelesen" "$up: logged in as $user over TLS and read $count mail(s)"
+  fi
+  if [ -n "$(awk '$3 == "plain"' <<<"$mine")" ]; then
+    hint "Sie haben sich per $up ohne TLS angemeldet – das Passwort ging im Klartext übers Netz. Dass Dovecot das zuließ, heißt: disable_plaintext_auth steht auf no. Setzen Sie es zurück auf yes und melden Sie sich mit $tool -t \"\" … an (STARTTLS)." \
+         "You logged in by $up without TLS – the password crossed the network in plain text. Dovecot allowed it, so disable_plaintext_auth is no. Set it back to yes and log in with $tool -t \"\" … (STARTTLS)."
+  fi
+  if [ -n "$(awk '$3 == "tls" && $4 == "-"' <<<"$mine")" ]; then
+    hint "Sie sind per $up angemeldet: lesen Sie die Mail ($read_how) und melden Sie sich ab – Dovecot schreibt erst beim Abmelden ins Log, was gelesen wurde." \
+         "You are logged in by $up: read the mail ($read_how) and log out – Dovecot logs what was read only when you log out."
+  elif [ -n "$(awk '$3 == "tls" && $4 == "0"' <<<"$mine")" ]; then
+    hint "Sie haben sich per $up angemeldet, aber keine Mail gelesen ($read_how)." "You logged in by $up but read no mail ($read_how)."
+  fi
+  failed=$(dovecot_failed_logins | grep "$PROTO-login" | tail -n1)
+  if [ -n "$failed" ]; then
+    note "$failed"
+    if [[ $failed != *", TLS"* && $failed != *"secured"* ]]; then
+      hint "Ihr Anmeldeversuch per $up lief ohne TLS: Dovecot nimmt Passwörter nur nach STARTTLS an (disable_plaintext_auth = yes). Verwenden Sie $tool -t \"\" -a $MAILLAB_USER1 mail." \
+           "Your $up login attempt was without TLS: Dovecot takes passwords only after STARTTLS (disable_plaintext_auth = yes). Use $tool -t \"\" -a $MAILLAB_USER1 mail."
+    else
+      hint "Die Anmeldung per $up ist gescheitert (auth failed). Passwörter: $MAILLAB_USER1 = $MAILLAB_PASSWORD1, $MAILLAB_USER2 = $MAILLAB_PASSWORD2." \
+           "The $up login failed (auth failed). Passwords: $MAILLAB_USER1 = $MAILLAB_PASSWORD1, $MAILLAB_USER2 = $MAILLAB_PASSWORD2."
+    fi
+  fi
+  hint "Melden Sie sich auf partner mit $tool -t \"\" -a $MAILLAB_USER1 mail an und lesen Sie die Mail aus Lab 12.1 ($read_how)." \
+       "On partner, log in with $tool -t \"\" -a $MAILLAB_USER1 mail and read the mail from Lab 12.1 ($read_how)."
+  fail "Noch keine $up-Sitzung von partner mit gelesener Mail" "No $up session from partner with a mail read yet"
 }

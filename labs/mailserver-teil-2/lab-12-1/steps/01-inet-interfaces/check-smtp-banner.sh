@@ -1,16 +1,12 @@
 #!/bin/bash
-# From partner: does mail answer on port 25 with a 220 greeting?
-if smtp_open "$MAIL_HOST" 25; then
-  banner=$(first_line "$SMTP_REPLY")
-  smtp_quit >/dev/null
-  pass "Postfix antwortet von außen: $banner" "Postfix answers from outside: $banner"
+# From outside (the probe, maillab-check in mail.log): does mail answer on port 25 with a 220 greeting?
+smtp_survey
+if [ "$SV_SMTP_CONNECTED" = 1 ] && [ "$SV_SMTP_BANNER_CODE" = 220 ]; then
+  pass "Postfix antwortet von außen: $SV_SMTP_BANNER" "Postfix answers from outside: $SV_SMTP_BANNER"
 fi
-err=$(conn_error); err=${err##*: }
-if [ -n "$SMTP_CODE" ]; then
-  hint "Auf Port 25 antwortet zwar etwas, aber nicht mit 220: $(first_line "$SMTP_REPLY")" \
-       "Something answers on port 25, but not with 220: $(first_line "$SMTP_REPLY")"
-else
-  hint "partner kann keine Verbindung zu $MAIL_HOST Port 25 aufbauen ($err). Postfix nimmt nur auf den Interfaces Verbindungen an, die in inet_interfaces stehen." \
-       "partner cannot connect to $MAIL_HOST port 25 ($err). Postfix only accepts connections on the interfaces listed in inet_interfaces."
+if [ "$SV_SMTP_CONNECTED" = 1 ] || [ -n "$SV_SMTP_BANNER_CODE" ]; then
+  hint "Port 25 ist offen, aber Postfix grüßt nicht mit 220, sondern mit: ${SV_SMTP_BANNER:-nichts}. Steht eine Einschränkung wie smtpd_client_restrictions = reject in main.cf?" \
+       "Port 25 is open, but Postfix does not greet with 220, it says: ${SV_SMTP_BANNER:-nothing}. Is there a restriction like smtpd_client_restrictions = reject in main.cf?"
+  fail "Unerwartete Begrüßung: ${SV_SMTP_BANNER:-keine}" "Unexpected greeting: ${SV_SMTP_BANNER:-none}"
 fi
-fail "Port 25 von mail ist von partner aus nicht erreichbar" "Port 25 of mail is not reachable from partner"
+fail "Von außen keine Verbindung zu Port 25 (${SV_SMTP_ERROR:-keine Antwort})" "No connection to port 25 from outside (${SV_SMTP_ERROR:-no answer})"

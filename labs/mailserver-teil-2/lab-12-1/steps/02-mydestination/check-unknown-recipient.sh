@@ -1,22 +1,20 @@
 #!/bin/bash
-# From partner: a user that does not exist at the test domain is rejected with 550 (user unknown),
+# From outside: a user that does not exist at the test domain is rejected with 550 (user unknown),
 # i.e. the domain is local (not "Relay access denied") and Postfix checks the local users.
+smtp_survey
 rcpt="maillab-no-such-user@$MAILLAB_DOMAIN"
-if ! smtp_open "$MAIL_HOST" 25; then
-  hint "Port 25 ist von partner aus nicht erreichbar – zuerst den vorigen Schritt (inet_interfaces) erledigen." \
-       "Port 25 is not reachable from partner – do the previous step (inet_interfaces) first."
+if [ "$SV_SMTP_CONNECTED" != 1 ]; then
+  hint "Port 25 ist von außen nicht erreichbar – zuerst den vorigen Schritt (inet_interfaces) erledigen." \
+       "Port 25 is not reachable from outside – do the previous step (inet_interfaces) first."
   fail "Keine SMTP-Verbindung zu $MAIL_HOST" "No SMTP connection to $MAIL_HOST"
 fi
-smtp "EHLO $CHECK_HELO"
-smtp "MAIL FROM:<$CHECK_FROM>" || fail "MAIL FROM wurde abgelehnt: $SMTP_REPLY" "MAIL FROM was rejected: $SMTP_REPLY"
-if smtp "RCPT TO:<$rcpt>"; then
-  smtp "RSET"; smtp_quit >/dev/null
+[[ $SV_SMTP_MAIL_CODE == 2* ]] || fail "MAIL FROM wurde abgelehnt: $SV_SMTP_MAIL_REPLY" "MAIL FROM was rejected: $SV_SMTP_MAIL_REPLY"
+code=${SV_RCPT_CODE[$rcpt]} reply=${SV_RCPT_REPLY[$rcpt]}
+if [[ $code == 2* ]]; then
   hint "Postfix nimmt Mails an nicht existierende Benutzer an und müsste sie später als Bounce zurückschicken. Ist local_recipient_maps leer oder luser_relay gesetzt?" \
        "Postfix accepts mail for users that do not exist and would have to bounce it later. Is local_recipient_maps empty or luser_relay set?"
   fail "$rcpt wurde angenommen statt abgewiesen" "$rcpt was accepted instead of rejected"
 fi
-code=$SMTP_CODE reply=$(last_line "$SMTP_REPLY")
-smtp_quit >/dev/null
 if [ "$code" = 550 ] && [[ ${reply,,} == *unknown* ]]; then
   pass "Unbekannte Benutzer werden abgewiesen: $reply" "Unknown users are rejected: $reply"
 fi
@@ -24,4 +22,4 @@ if [[ $reply == *"Relay access denied"* ]]; then
   hint "„Relay access denied“ statt „User unknown“: $MAILLAB_DOMAIN ist für Postfix (noch) keine lokale Domain – sie fehlt in mydestination." \
        "\"Relay access denied\" instead of \"User unknown\": $MAILLAB_DOMAIN is not (yet) a local domain for Postfix – it is missing from mydestination."
 fi
-fail "Erwartet: 550 User unknown, erhalten: $reply" "Expected: 550 user unknown, got: $reply"
+fail "Erwartet: 550 User unknown, erhalten: ${reply:-keine Antwort}" "Expected: 550 user unknown, got: ${reply:-no answer}"

@@ -1,24 +1,23 @@
 #!/bin/bash
-# From partner (an outside client, not in mynetworks, not authenticated): relaying to a foreign
-# domain must be refused. Needs port 25 open, so it fails on a fresh machine as well.
-if ! smtp_open "$MAIL_HOST" 25; then
-  hint "Port 25 ist von partner aus nicht erreichbar – zuerst den Schritt inet_interfaces erledigen." \
-       "Port 25 is not reachable from partner – do the inet_interfaces step first."
+# From outside (not in mynetworks, not authenticated): relaying to a foreign domain must be refused.
+# Needs port 25 open, so it fails on a fresh machine as well.
+smtp_survey
+if [ "$SV_SMTP_CONNECTED" != 1 ]; then
+  hint "Port 25 ist von außen nicht erreichbar – zuerst den Schritt inet_interfaces erledigen." \
+       "Port 25 is not reachable from outside – do the inet_interfaces step first."
   fail "Keine SMTP-Verbindung zu $MAIL_HOST" "No SMTP connection to $MAIL_HOST"
 fi
-smtp "EHLO $CHECK_HELO"
-smtp "MAIL FROM:<$CHECK_FROM>" || fail "MAIL FROM wurde abgelehnt: $SMTP_REPLY" "MAIL FROM was rejected: $SMTP_REPLY"
-smtp "RCPT TO:<someone@elsewhere.example>"
-code=$SMTP_CODE reply=$(last_line "$SMTP_REPLY")
-smtp "RSET"; smtp_quit >/dev/null
+[[ $SV_SMTP_MAIL_CODE == 2* ]] || fail "MAIL FROM wurde abgelehnt: $SV_SMTP_MAIL_REPLY" "MAIL FROM was rejected: $SV_SMTP_MAIL_REPLY"
+rcpt=someone@elsewhere.example
+code=${SV_RCPT_CODE[$rcpt]} reply=${SV_RCPT_REPLY[$rcpt]}
 if [[ $code == [45]* && $reply == *"Relay access denied"* ]]; then
   pass "Relaying wird verweigert: $reply" "Relaying is refused: $reply"
 fi
 if [[ $code == 2* ]]; then
-  hint "OFFENES RELAY: $MAIL_HOST nimmt von partner ($MAILLAB_PARTNER_IP) Mails an beliebige fremde Adressen an. Jeder Spammer im Netz könnte Ihren Server benutzen." \
-       "OPEN RELAY: $MAIL_HOST accepts mail from partner ($MAILLAB_PARTNER_IP) to any foreign address. Every spammer on the net could use your server."
-  hint "Steht partners Netz in mynetworks? Dort gehören nur localhost-Adressen hin – niemals fremde Adressen eintragen!" \
-       "Is partner's network in mynetworks? Only localhost addresses belong there – never add foreign addresses!"
-  fail "Offenes Relay: RCPT an someone@elsewhere.example wurde angenommen" "Open relay: RCPT to someone@elsewhere.example was accepted"
+  hint "OFFENES RELAY: $MAIL_HOST nimmt von außen Mails an beliebige fremde Adressen an. Jeder Spammer im Netz könnte Ihren Server benutzen." \
+       "OPEN RELAY: $MAIL_HOST accepts mail from outside to any foreign address. Every spammer on the net could use your server."
+  hint "Steht das Netz $MAILLAB_SUBNET (oder mehr) in mynetworks? Dort gehören nur localhost-Adressen hin – niemals fremde Adressen eintragen!" \
+       "Is the network $MAILLAB_SUBNET (or more) in mynetworks? Only localhost addresses belong there – never add foreign addresses!"
+  fail "Offenes Relay: RCPT an $rcpt wurde angenommen" "Open relay: RCPT to $rcpt was accepted"
 fi
-fail "Unerwartete Antwort auf RCPT an eine fremde Domain: $reply" "Unexpected reply to RCPT to a foreign domain: $reply"
+fail "Unerwartete Antwort auf RCPT an eine fremde Domain: ${reply:-keine}" "Unexpected reply to RCPT to a foreign domain: ${reply:-none}"

@@ -1,23 +1,27 @@
 #!/bin/bash
 # On mail: evidence that the learner sent a mail over SMTP from partner to a local user:
-#  - mail.log: a queue id whose SMTP client was partner's IP, not sent by a check, delivered by
-#    local(8) into user1's or user2's mailbox; or
-#  - the mailbox: a message whose topmost Received header shows partner's IP and a HELO that is not
-#    the checks' (maillab-check.invalid) – for when the log was rotated away.
-# Checks never complete DATA to a local user, so neither can come from a check.
+#  - mail.log: a queue id whose SMTP client was partner's address, delivered by local(8) into
+#    user1's or user2's mailbox; or
+#  - a mailbox (/var/mail, ~/mbox, ~/Maildir): a message whose topmost Received header names
+#    partner's address, for when the log was rotated away.
+# Checks come from the probe and never deliver, so neither can come from a check. Kept once found
+# (evidence): reading or deleting the mail later does not undo it.
 found=$(partner_deliveries)
 if [ -n "$found" ]; then
   read -r qid _ user <<<"$(last_line "$found")"
   note "mail.log: queue id $qid from partner delivered to $user"
   pass "Ihre Mail von partner wurde an $user zugestellt (Queue-ID $qid)" "Your mail from partner was delivered to $user (queue id $qid)"
 fi
-hdr=$(mbox_received_headers "$(mailbox_of "$MAILLAB_USER1")" "$(mailbox_of "$MAILLAB_USER2")" |
-  awk -v ip="[$MAILLAB_PARTNER_IP]" -v helo="Received: from $CHECK_HELO " 'index($0, ip) && index($0, helo) != 1 { l = $0 } END { print l }')
+hdr=$(received_headers "$MAILLAB_USER1" "$MAILLAB_USER2" | awk -v ip="[$MAILLAB_PARTNER_IP]" -v helo="Received: from $CHECK_HELO " 'index($0, ip) && index($0, helo) != 1 { l = $0 } END { print l }')
 if [ -n "$hdr" ]; then
   note "$hdr"
   pass "Ihre Mail von partner liegt im Postfach" "Your mail from partner is in the mailbox"
 fi
-problems=$(partner_smtp_problems)
+# Only what went wrong since the last change of the configuration: a reject from before the fix
+# of mydestination is not news any more.
+problems=$(mail_log_since "$(changed_at postfix)" | awk -v ip="[$MAILLAB_PARTNER_IP]" '
+  index($0, ip) && /postfix\/smtpd/ && /(reject:|warning:|lost connection after)/ { sub(/^.*postfix\/smtpd\[[0-9]+\]: /, ""); l[++n] = $0 }
+  END { for (i = (n > 3 ? n - 2 : 1); i <= n; i++) print l[i] }')
 if [ -n "$problems" ]; then
   note "$problems"
   hint "Postfix hat von partner etwas abgewiesen oder die Verbindung verloren: $(last_line "$problems")" \

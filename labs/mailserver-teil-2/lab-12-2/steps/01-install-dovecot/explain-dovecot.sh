@@ -9,6 +9,12 @@ if [ -n "$missing" ]; then
        "Not installed:$missing. Install Dovecot with: apt install dovecot-imapd dovecot-pop3d"
   exit 0
 fi
+# A configuration Dovecot cannot read: doveconf says where, without starting anything.
+conferr=$(doveconf -n 2>&1 >/dev/null | grep -m1 -iE 'error|fatal')
+if [ -n "$conferr" ]; then
+  hint "Dovecot kann seine Konfiguration nicht lesen: $conferr – korrigieren Sie die genannte Datei und Zeile, dann systemctl restart dovecot." \
+       "Dovecot cannot read its configuration: $conferr – fix the file and line it names, then systemctl restart dovecot."
+fi
 if ! doveadm service status >/dev/null 2>&1 && ! [ -e /run/dovecot/master.pid ]; then
   hint "Dovecot ist installiert, läuft aber nicht: systemctl start dovecot (Fehler stehen in /var/log/mail.log)." \
        "Dovecot is installed but not running: systemctl start dovecot (errors are in /var/log/mail.log)."

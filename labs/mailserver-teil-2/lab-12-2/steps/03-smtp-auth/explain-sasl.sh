@@ -34,10 +34,11 @@ fi
 if ! [ -e /run/dovecot/master.pid ]; then
   hint "Dovecot läuft nicht: systemctl start dovecot" "Dovecot is not running: systemctl start dovecot"
 fi
-if postconf -h smtpd_sasl_auth_enable 2>/dev/null | grep -q yes && tail -n 50 "$MAIL_LOG" 2>/dev/null | grep -q "SASL: Connect to .* failed"; then
+if [ "${v[1]}" = yes ] && mail_log_since "$(changed_at postfix sasl dovecot)" | grep -q "SASL: Connect to .* failed"; then
   hint "mail.log: „SASL: Connect to … failed“ – Postfix erreicht den Dovecot-Socket nicht." "mail.log: \"SASL: Connect to … failed\" – Postfix can't reach Dovecot's socket."
 fi
-if tail -n 30 "$MAIL_LOG" 2>/dev/null | grep -q "smtpd: bad command startup -- throttling"; then
-  hint "Nach wiederholten Fehlern pausiert Postfix smtpd (throttling). Nach der Korrektur: postfix reload." \
-       "After repeated failures Postfix pauses smtpd (throttling). After fixing the problem: postfix reload."
+tls=$(pc smtpd_tls_security_level)
+if [ "$tls" = none ] || [ -z "$tls" ]; then
+  hint "smtpd_tls_security_level = ${tls:-leer}: Postfix bietet so kein STARTTLS an, und mit smtpd_tls_auth_only = yes dann auch kein AUTH. Setzen Sie smtpd_tls_security_level = may (Debians Voreinstellung)." \
+       "smtpd_tls_security_level = ${tls:-empty}: Postfix then offers no STARTTLS, and with smtpd_tls_auth_only = yes no AUTH either. Set smtpd_tls_security_level = may (Debian's default)."
 fi

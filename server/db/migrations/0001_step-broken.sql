@@ -1,0 +1,1 @@
+ALTER TABLE `step_results` ADD `broken` integer DEFAULT false NOT NULL;

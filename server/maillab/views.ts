@@ -1,0 +1,73 @@
+// What the API returns about an environment's progress (lib/api-types.ts), built from the stored
+// step states: one function per view, no side effects.
+import type { CheckView, EnvironmentStatus, EnvironmentView, Lang, LabProgressView, StepView } from "@/lib/api-types";
+import type { Course } from "@/lib/lab-schema";
+import type { EnvironmentRow } from "../db";
+import { currentStep, labCompletedAt, labIndex } from "./evaluation-plan";
+import { paramsOf } from "./evaluation";
+import { stepKey, type StepState, type StoredCheck } from "./step-state";
+
+function checkView(c: StoredCheck, lang: Lang): CheckView {
+  return {
+    id: c.id,
+    ...(c.title ? { title: c.title[lang] } : {}),
+    ok: c.ok,
+    message: c.message[lang],
+    hints: c.hints?.[lang] ?? [],
+    transcript: c.transcript,
+    durationMs: c.durationMs,
+    checkedAt: c.checkedAt,
+    ...(c.evidence ? { evidence: true } : {}),
+  };
+}
+
+export function stepViews(course: Course, labId: string, states: ReadonlyMap<string, StepState>, lang: Lang): StepView[] {
+  const current = currentStep(course, labId, states);
+  return course.labs.flatMap((lab) =>
+    lab.steps.map((step): StepView => {
+      const s = states.get(stepKey(lab.id, step.id));
+      return {
+        id: step.id,
+        labId: lab.id,
+        title: step.title[lang],
+        status: s?.status ?? "pending",
+        broken: s?.broken ?? false,
+        current: current?.lab === lab && current.step === step,
+        checks: (s?.checks ?? []).map((c) => checkView(c, lang)),
+        solved: s?.solvedBy != null,
+        passedAt: s?.passedAt ?? null,
+        firstSeenAt: s?.firstSeenAt ?? null,
+        sameFailures: s?.sameFailures ?? 0,
+      };
+    }),
+  );
+}
+
+export function labViews(course: Course, labId: string, states: ReadonlyMap<string, StepState>): LabProgressView[] {
+  const currentIndex = labIndex(course, labId);
+  return course.labs.map((lab, i) => {
+    const completedAt = labCompletedAt(lab, states);
+    const status = completedAt !== null || i < currentIndex ? "done" : i === currentIndex ? "current" : "upcoming";
+    return { id: lab.id, status, completedAt };
+  });
+}
+
+export function environmentView(
+  course: Course,
+  row: EnvironmentRow,
+  states: ReadonlyMap<string, StepState>,
+  status: EnvironmentStatus,
+  lang: Lang,
+): EnvironmentView {
+  const checkedAt = Math.max(0, ...[...states.values()].map((s) => s.updatedAt));
+  return {
+    id: row.id,
+    status,
+    lab: row.labId,
+    labs: labViews(course, row.labId, states),
+    classId: row.classId,
+    params: paramsOf(row),
+    steps: stepViews(course, row.labId, states, lang),
+    checkedAt: checkedAt || null,
+  };
+}
