@@ -1,4 +1,4 @@
-// Boundaries from DESIGN.md §2: one folder owns each external system, lib/ stays
+// Boundaries from docs/design.md §2: one folder owns each external system, lib/ stays
 // isomorphic, components/ never reach into server/. Messages say what to use instead.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";

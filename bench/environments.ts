@@ -1,5 +1,5 @@
 /**
- * Environments benchmark (DESIGN.md §7):
+ * Environments benchmark (docs/design.md §7):
  * - create → terminal attachable, cold (no warm pool): both containers running;
  * - create → Postfix answering on 127.0.0.1:25 inside `mail`, cold: measured inside the container by a
  *   probe loop started right after create returns, timestamped with the (shared) kernel clock, so

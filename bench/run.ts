@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the figures of DESIGN.md §7 on this machine, as a table and as JSON in
+ * `npm run bench`: the figures of docs/design.md §7 on this machine, as a table and as JSON in
  * bench/results/latest.json. Not a test: it never fails on a slow machine.
  * Select parts with `npm run bench -- environments terminals checks page`.
  */

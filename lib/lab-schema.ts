@@ -1,4 +1,4 @@
-// Lab content format (DESIGN.md §4, docs/authoring.md): the zod schemas of the YAML files under
+// Lab content format (docs/authoring.md): the zod schemas of the YAML files under
 // labs/, and the types of a loaded course and of check results that the server and the UI share.
 // Loading (files, existence of scripts, template variables) lives in server/labs/load-course.ts.
 import { z } from "zod";

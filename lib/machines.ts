@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-/** The two lab machines of every environment (DESIGN.md §3). */
+/** The learner's two lab machines of every environment (docs/design.md §3). */
 export const MACHINES = ["mail", "partner"] as const;
 export const machineSchema = z.enum(MACHINES);
 export type MachineName = (typeof MACHINES)[number];

@@ -1,4 +1,4 @@
-// After an app restart (DESIGN.md §3 "Lifecycle"): sorts what Docker lists into environments to adopt
+// After an app restart (docs/design.md §3 "Lifecycle"): sorts what Docker lists into environments to adopt
 // and leftovers to remove. Pure: it sees only the listings, so it is unit tested with plain data.
 import { ENVIRONMENT_MACHINES, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
 import {

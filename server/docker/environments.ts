@@ -1,9 +1,9 @@
-// The environments of DESIGN.md §3: per learner, one internal Docker network with its own /28 and
+// The environments of docs/design.md §3: per learner, one internal Docker network with its own /28 and
 // two containers, `mail` and `partner`. This module owns their whole lifecycle (create, stop, resume,
 // reset, destroy), adopts them again after an app restart (everything needed is in Docker labels),
 // stops idle ones, destroys expired ones and keeps a warm pool.
 //
-// Speed (DESIGN.md §7: create → attachable ≤ 0.8 s cold, ≤ 0.2 s warm): the network and both
+// Speed (docs/design.md §7: create → attachable ≤ 0.8 s cold, ≤ 0.2 s warm): the network and both
 // containers are created at once, then both containers started at once, with no inspect round trips
 // on the way; a warm pool member is claimed by renaming its two containers (in parallel, ~30 ms).
 import Dockerode from "dockerode";

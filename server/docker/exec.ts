@@ -4,7 +4,7 @@
 import { Writable } from "node:stream";
 import type Dockerode from "dockerode";
 
-/** Default per-command limit: DESIGN.md §4 gives checks a 15 s default timeout. */
+/** Default per-command limit: docs/authoring.md gives checks a 15 s default timeout. */
 export const DEFAULT_EXEC_TIMEOUT_MS = 15_000;
 /** Per stream: an SMTP transcript is a few KiB; 1 MiB keeps a `yes`-style runaway from eating the app's memory. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;

@@ -1,4 +1,4 @@
-// Keeps lab machines away from the host (DESIGN.md §3 "Host"). Docker's internal networks have no
+// Keeps lab machines away from the host (docs/design.md §3 "Host"). Docker's internal networks have no
 // route out, but the bridge's gateway address (.1 of every /28) is the host itself, so a lab machine
 // can reach every host service listening on 0.0.0.0 (the app's port included) through it.
 // Packets from a container to a host address go through the host's INPUT chain, never FORWARD, so

@@ -93,7 +93,7 @@ function isoMs(time: string): number {
 }
 
 function randomSubnet(): string {
-  // Explicit small subnets (DESIGN §3): Docker's default pools run out after ~30 networks.
+  // Explicit small subnets (docs/design.md §3): Docker's default pools run out after ~30 networks.
   const b = 200 + (randomBytes(1)[0]! % 50);
   const c = randomBytes(1)[0]! & 0xf0;
   return `10.254.${b}.${c}/28`;
@@ -204,7 +204,7 @@ describe("lab machine images", () => {
   });
 
   it("answers SMTP on 127.0.0.1:25 inside mail within a second of the container's start", async () => {
-    // One environment's containers start together (DESIGN §7); the second pair after the probe.
+    // One environment's containers start together (docs/design.md §7); the second pair after the probe.
     await Promise.all([a.mail.start(), a.partner.start()]);
     try {
       // First: it answers. Then how fast: from Docker's StartedAt (the entrypoint's exec) to
@@ -218,7 +218,7 @@ describe("lab machine images", () => {
       );
       const { State } = await a.mail.inspect();
       const seconds = (isoMs(line.split(" ")[0] ?? "") - isoMs(State.StartedAt)) / 1000;
-      // DESIGN §7's figure is for a machine doing nothing else. On a host whose run queue is far
+      // docs/design.md §7's figure is for a machine doing nothing else. On a host whose run queue is far
       // longer than its cores (other test suites, builds), every process start waits its turn;
       // then only a sanity bound is checked. MAILLAB_TEST_PORT25_MAX_S overrides both.
       const load = os.loadavg()[0] ?? 0;

@@ -299,7 +299,7 @@ async function buildMachine(docker: Docker, machine: MachineName, tag: string, n
 // ---------------------------------------------------------------------------------------------
 // Base image
 
-/** No first answer from the registry within this time: assume none is reachable (DESIGN §3). */
+/** No first answer from the registry within this time: assume none is reachable (docs/design.md §3). */
 const PULL_FIRST_EVENT_TIMEOUT_MS = 15_000;
 /** A registry that answers but crawls: give up and debootstrap instead. */
 const PULL_TOTAL_TIMEOUT_MS = 5 * 60_000;

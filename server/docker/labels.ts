@@ -1,5 +1,5 @@
 // Docker-side naming and labels of environments. Labels are the only state that survives an app
-// restart besides the objects themselves (DESIGN.md §3 "Labels"), so everything needed to rebuild
+// restart besides the objects themselves (docs/design.md §3 "Labels"), so everything needed to rebuild
 // an environment in memory is written here at create time.
 import { environmentParamsSchema, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
 

@@ -1,4 +1,4 @@
-// Per-environment identity and parameters (DESIGN.md §3 "Parameters per environment"):
+// Per-environment identity and parameters (docs/design.md §3 "Parameters"):
 // the test domain and the users' passwords are random so that neighbours' answers don't fit,
 // and readable because learners type them into telnet/IMAP sessions by hand.
 import { randomInt } from "node:crypto";

@@ -1,4 +1,4 @@
-// Idle stop and TTL (DESIGN.md §3 "Lifecycle"): environments nobody used for `idleStopMs` are stopped
+// Idle stop and TTL (docs/design.md §3 "Lifecycle"): environments nobody used for `idleStopMs` are stopped
 // (docker stop keeps their files; resume brings them back) and those unused for `ttlMs` are destroyed.
 // Deciding is pure (planReap) so it can be unit tested; the manager carries it out.
 

@@ -1,4 +1,4 @@
-// Hands out one small IPv4 subnet per environment from a configurable pool (DESIGN.md §3 "Addresses").
+// Hands out one small IPv4 subnet per environment from a configurable pool (docs/design.md §3 "Addresses").
 // Docker's default address pools give each network a /16../20 and run out after ~30 networks;
 // explicit /28s from e.g. 10.213.0.0/16 give 4096 environments.
 // Pure bookkeeping: the caller seeds it with the subnets Docker already uses (so allocation

@@ -1,4 +1,4 @@
-// Warm pool (DESIGN.md §3, §7: ≤ 0.2 s from the pool): ready environments waiting to be claimed.
+// Warm pool (docs/design.md §3 and §7: ≤ 0.2 s from the pool): ready environments waiting to be claimed.
 // Members are built one at a time in the background — the machine has 2 cores and learners'
 // own creates come first — and waiting members are trimmed when the target shrinks.
 

@@ -1,4 +1,4 @@
-// Loads a course folder (DESIGN.md §4, docs/authoring.md) and validates everything an author can
+// Loads a course folder (docs/authoring.md) and validates everything an author can
 // get wrong before a learner sees it: schema of every YAML file, referenced files, unique ids,
 // template variables, both languages, equal slide counts. All problems are collected and reported
 // together, each naming the file and the field path.

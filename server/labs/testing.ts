@@ -99,7 +99,7 @@ export function median(values: number[]): number {
 }
 
 /**
- * The lab tests' core promise (DESIGN.md §8): a step fails before its solve script (every
+ * The lab tests' core promise (docs/design.md §8): a step fails before its solve script (every
  * non-guard check fails; with `requireHints`, every failing check explains itself) and passes after.
  */
 export async function expectStepFailsThenPassesAfterSolve(env: LabEnvironment, step: Step, { requireHints = false } = {}): Promise<void> {
