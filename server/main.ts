@@ -6,7 +6,7 @@ import { setContext } from "./context";
 import { TERMINAL_PATH_PREFIX } from "./terminals";
 
 /**
- * One Node process (DESIGN.md §2): a plain HTTP server that serves Next.js and takes
+ * One Node process (docs/design.md §2): a plain HTTP server that serves Next.js and takes
  * WebSocket upgrades under /ws/ on the same port.
  */
 async function main() {
@@ -21,7 +21,7 @@ async function main() {
 
   const server = http.createServer((req, res) => {
     const remote = req.socket.remoteAddress ?? "";
-    // Lab containers must never reach the app (DESIGN.md §3), even if the firewall is missing.
+    // Lab containers must never reach the app (docs/design.md §3), even if the firewall is missing.
     if (app.isLabAddress(remote)) {
       res.writeHead(403, { "content-type": "text/plain" }).end("forbidden from lab networks\n");
       return;

@@ -1,6 +1,6 @@
 import { chromium, type Browser, type Page } from "playwright-core";
 
-/** Debian's Chromium, never a downloaded browser (DESIGN.md §2). */
+/** Debian's Chromium, never a downloaded browser (docs/design.md §2). */
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: "/usr/bin/chromium",
