@@ -1,106 +1,29 @@
 /**
  * The terminal components in a real browser (Debian's Chromium via
- * playwright-core), without the rest of the app: a tiny page that renders
- * <TerminalTabs> (bundled here with esbuild), served by an HTTP server that
- * also routes /ws/terminal/ upgrades to the real handler, with real shells in
- * a throwaway container. The lead's full-app browser test builds on the same
- * hooks: `terminal-<machine>`, `terminal-status-<machine>` (data-status), `.xterm-rows`.
+ * playwright-core), without the rest of the app: the harness page of
+ * e2e/support/terminal-harness.ts renders <TerminalTabs> against the real
+ * handler, with real shells in a throwaway container. The full-app browser tests
+ * build on the same hooks: `terminal-<machine>`, `terminal-status-<machine>`
+ * (data-status), `.xterm-rows`. What the walkthrough found is in terminal-ui.e2e.ts.
  */
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { build } from "esbuild";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTerminalUpgradeHandler, type TerminalUpgradeHandler } from "@/server/terminals";
-import { freshEnvId, removeTestContainer, startTestContainer, testSpawnSpec } from "@/server/terminals/testing";
+import { freshEnvId } from "@/server/terminals/testing";
+import { startTerminalHarness, terminalRows, until, type TerminalHarness } from "./support/terminal-harness";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-
-const HARNESS = `
-import { createRoot } from "react-dom/client";
-import { TerminalTabs } from "@/components/terminal/terminal-tabs";
-const q = new URLSearchParams(location.search);
-createRoot(document.getElementById("root")).render(
-  <TerminalTabs envId={q.get("env")} machines={["mail", "partner"]} lang="en" viewer={q.get("viewer") === "1"} />
-);
-`;
-
-let container = "";
-let browser: Browser;
-let handler: TerminalUpgradeHandler;
-let server: http.Server;
-let base = "";
-
-async function bundle(): Promise<{ js: string; css: string }> {
-  const out = await build({
-    stdin: { contents: HARNESS, loader: "tsx", resolveDir: process.cwd(), sourcefile: "harness.tsx" },
-    bundle: true,
-    write: false,
-    outdir: "/bundle",
-    format: "esm",
-    jsx: "automatic",
-    minify: true,
-    define: { "process.env.NODE_ENV": '"production"' },
-    logLevel: "error",
-  });
-  const file = (ext: string) => out.outputFiles.filter((f) => f.path.endsWith(ext)).map((f) => f.text).join("\n");
-  return { js: file(".js"), css: file(".css") };
-}
+let h: TerminalHarness;
 
 beforeAll(async () => {
-  container = await startTestContainer();
-  const { js, css } = await bundle();
-  const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="stylesheet" href="/app.css">
-<style>body{margin:0;font-family:sans-serif} #root{height:520px;width:900px;display:flex;flex-direction:column}
-[hidden]{display:none!important} .flex{display:flex} .flex-col{flex-direction:column} .flex-1{flex:1 1 0%} .h-full{height:100%} .min-h-0{min-height:0}</style>
-</head><body><div id="root"></div><script type="module" src="/app.js"></script></body></html>`;
-  handler = createTerminalUpgradeHandler({
-    authorize: (req) =>
-      /(^|; )role=instructor/.test(req.headers.cookie ?? "")
-        ? { ok: true, role: "instructor", name: "Ms Teacher" }
-        : { ok: true, role: "learner", name: "Ada" },
-    spawnSpec: () => testSpawnSpec(container),
-    pingIntervalMs: 0,
-    log: () => {},
-  });
-  server = http.createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (path === "/app.js") res.writeHead(200, { "content-type": "text/javascript" }).end(js);
-    else if (path === "/app.css") res.writeHead(200, { "content-type": "text/css" }).end(css);
-    else res.writeHead(200, { "content-type": "text/html" }).end(page);
-  });
-  server.on("upgrade", (req, socket, head) => handler(req, socket, head));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  h = await startTerminalHarness();
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await handler?.shutdown();
-  server?.closeAllConnections();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-  if (container) await removeTestContainer(container);
+  await h?.close();
 });
 
-const rows = (page: Page, machine: string) => page.locator(`[data-testid="terminal-${machine}"] .xterm-rows`);
+const rows = terminalRows;
 const status = (page: Page, machine: string) => page.getByTestId(`terminal-status-${machine}`);
-
-async function openPage(envId: string, opts: { instructor?: boolean } = {}): Promise<Page> {
-  const ctx = await browser.newContext();
-  if (opts.instructor) await ctx.addCookies([{ name: "role", value: "instructor", url: base }]);
-  const page = await ctx.newPage();
-  await page.goto(`${base}/?env=${envId}${opts.instructor ? "&viewer=1" : ""}`);
-  return page;
-}
-
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const openPage = (envId: string, opts: { instructor?: boolean } = {}) => h.openPage(envId, opts);
 
 describe("terminal components in Chromium", () => {
   it("types into the mail terminal, keeps both tabs alive, and fits the pane", async () => {
@@ -146,7 +69,7 @@ describe("terminal components in Chromium", () => {
         .then((s) => s && seen.push(s))
         .catch(() => {});
     }, 20);
-    await handler.closeEnvironment(envId); // 1012 → reconnect to a fresh shell
+    await h.handler.closeEnvironment(envId); // 1012 → reconnect to a fresh shell
     await until("connected again", async () => seen.includes("reconnecting") && (await status(page, "mail").getAttribute("data-status")) === "open");
     clearInterval(poll);
     await until("new prompt", async () => (await rows(page, "mail").textContent())!.includes("# "));

@@ -93,6 +93,18 @@ describe("constants", () => {
     for (const code of [TerminalCloseCode.UNAUTHORIZED, TerminalCloseCode.FORBIDDEN, TerminalCloseCode.NOT_FOUND]) expect(isFatalCloseCode(code)).toBe(true);
     for (const code of [1000, 1001, 1006, 1007, 1008, 1009, 1011, 1012]) expect(isFatalCloseCode(code)).toBe(false);
   });
+  it("close codes: reset is ours and retried; removed / class ended are final; all distinct", () => {
+    expect(isFatalCloseCode(TerminalCloseCode.MACHINES_RESET)).toBe(false);
+    expect(TerminalCloseCode.MACHINES_RESET).toBeGreaterThanOrEqual(4000);
+    expect(isFatalCloseCode(TerminalCloseCode.ENVIRONMENT_REMOVED)).toBe(true);
+    expect(isFatalCloseCode(TerminalCloseCode.CLASS_ENDED)).toBe(true);
+    const codes = Object.values(TerminalCloseCode);
+    expect(new Set(codes).size).toBe(codes.length);
+  });
+  it("limits: early and queued input fit what the server keeps", () => {
+    expect(TERMINAL_LIMITS.maxQueuedInput * 3).toBeLessThanOrEqual(TERMINAL_LIMITS.maxEarlyInput);
+    expect(TERMINAL_FLOW.maxSocketBuffer).toBeLessThanOrEqual(TERMINAL_FLOW.replayBytes);
+  });
   it("flow-control invariants hold", () => {
     const f = TERMINAL_FLOW;
     expect(f.ackEveryBytes).toBeLessThan(f.lowWater);

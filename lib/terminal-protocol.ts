@@ -1,6 +1,6 @@
 /**
- * The browser-terminal wire protocol (DESIGN.md §5), shared by the server
- * (server/terminals/) and the client (components/terminal/).
+ * The browser-terminal wire protocol, shared by the server (server/terminals/)
+ * and the client (components/terminal/); docs/ARCHITECTURE.md places it.
  *
  * URL: `/ws/terminal/<environment>/<machine>` on the app's own port.
  *
@@ -17,6 +17,8 @@
  * Conversation:
  * 1. client → `hello { session?, lastSeq, cols, rows }` (must be the first frame;
  *    `session`/`lastSeq` name what the client already shows: 0 on a fresh view).
+ *    Keystrokes may follow at once: what arrives before `ready` is kept (up to
+ *    {@link TERMINAL_LIMITS.maxEarlyInput}) and typed into the shell once attached.
  * 2. server → `reset { seq }` when it cannot continue exactly from the client's
  *    `session`/`lastSeq` (another shell, or the replay buffer no longer reaches
  *    back): the client clears its screen. Then `ready { seq, ... }` followed by
@@ -26,6 +28,11 @@
  *    unacknowledged bytes exceed the high-water mark and resumes below the low one.
  * 4. either side: `resize`, `control` (instructor take-over), notices (`viewers`,
  *    `control`, `size`), and finally `exit { code }` when the shell ends.
+ *    `size` is sent in order with the output: the bytes after it were written by
+ *    the shell at that size (also in a replay), so a viewer that takes the
+ *    session's size at that point renders exactly what the learner sees.
+ * 5. server closes: see {@link TerminalCloseCode} (e.g. 4100 while the machines are
+ *    reset: reconnect and wait; 4410/4411 environment removed / class ended: stop).
  *
  * Isomorphic, but the browser bundle imports only the zod-free `terminal-wire.ts`
  * (re-exported here), and the server validates client frames with these schemas.
@@ -117,7 +124,10 @@ export const readyMessageSchema = z.object({
   /** The instructor currently typing, if any. */
   control: participantSchema.nullable(),
   viewers: z.array(participantSchema),
-  /** The pty's size (set by the learner / the controlling instructor). */
+  /**
+   * The pty size for the output from `seq` on (set by the learner / the controlling
+   * instructor); where it changes later in the stream a `size` notice says so, in order.
+   */
   cols,
   rows,
 });
@@ -138,7 +148,10 @@ export const controlNoticeSchema = z.object({
   holder: participantSchema.nullable(),
   readOnly: z.boolean(),
 });
-/** The pty was resized (viewers that do not fit on their own follow it). */
+/**
+ * The pty size for the output that follows (in order with binary frames; also sent
+ * during a replay where the size changed). Viewers that do not set the size follow it.
+ */
 export const sizeMessageSchema = z.object({ type: z.literal("size"), cols, rows });
 
 export const serverMessageSchema = z.discriminatedUnion("type", [

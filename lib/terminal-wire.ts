@@ -22,9 +22,14 @@ export function terminalPath(envId: string, machine: MachineName): string {
 // Close codes
 
 /**
- * WebSocket close codes used on terminal sockets. The client reconnects (with
- * capped exponential backoff) after every close except {@link isFatalCloseCode}
- * (44xx: the answer will not change by retrying) and a close after `exit`.
+ * WebSocket close codes used on terminal sockets. Three kinds:
+ *
+ * - 1000–1015 (RFC 6455): the client reconnects with capped exponential backoff
+ *   (except after `exit`: then the user starts a new shell).
+ * - 40xx–43xx (ours): the client reconnects on its own, with a code-specific
+ *   behaviour (see {@link TerminalCloseCode.MACHINES_RESET}).
+ * - 44xx (ours): final, {@link isFatalCloseCode}: retrying will not change the
+ *   answer; the client stops and shows a message for the code.
  *
  * Note: authorization failures are answered with plain HTTP 401/403/404 *before*
  * the upgrade; browsers only report those as an abnormal close (1006), which is
@@ -37,20 +42,31 @@ export const TerminalCloseCode = {
   GOING_AWAY: 1001,
   /** A text frame was not a valid control message, or a message came out of order (e.g. no `hello` first). */
   INVALID_FRAME: 1007,
-  /** No `hello` within the server's hello timeout. */
+  /** No `hello` within the server's hello timeout, or too much input before `ready`. */
   POLICY: 1008,
   /** A frame exceeded {@link TERMINAL_LIMITS.maxPayload} (sent by the `ws` library itself). */
   TOO_BIG: 1009,
   /** The shell could not be started or another server-side failure; retry with backoff. */
   SERVER_ERROR: 1011,
-  /** The session was ended by the server (environment stopped, reset or re-created); reconnecting starts a new shell. */
+  /** The session was ended by the server (environment stopped or re-created, idle); reconnecting starts a new shell. */
   RESTARTED: 1012,
+  /**
+   * The environment's machines are being replaced ("reset machines"): the session is
+   * closed *before* the old containers go. Reconnect right away: the server holds the
+   * new socket (no `ready` yet) until the new machines are up, then starts a new shell
+   * on them (`reset` clears the screen). Not counted as a failed attempt.
+   */
+  MACHINES_RESET: 4100,
   /** Authentication was lost after the upgrade (e.g. the learner session expired). */
   UNAUTHORIZED: 4401,
   /** The user may no longer use this terminal. */
   FORBIDDEN: 4403,
-  /** The environment or machine no longer exists (destroyed). */
+  /** The machine does not exist. */
   NOT_FOUND: 4404,
+  /** The environment was removed (its learner or an instructor deleted it): its machines are gone for good. */
+  ENVIRONMENT_REMOVED: 4410,
+  /** The class this environment belonged to has ended: its machines were removed with it. */
+  CLASS_ENDED: 4411,
 } as const;
 export type TerminalCloseCode = (typeof TerminalCloseCode)[keyof typeof TerminalCloseCode];
 
@@ -78,6 +94,15 @@ export const TERMINAL_LIMITS = {
   maxRows: 500,
   /** Session ids are opaque strings of at most this length. */
   maxSessionId: 64,
+  /**
+   * Keystrokes a socket may send after `hello` and before `ready` (the server keeps
+   * them and delivers them once the shell is attached; more closes the socket with
+   * 1008). The browser client keeps what is typed while (re)connecting itself and
+   * sends at most {@link TERMINAL_LIMITS.maxQueuedInput} after `ready`.
+   */
+  maxEarlyInput: 64 * 1024,
+  /** Characters the client keeps while disconnected; typing beyond is refused (and shown). */
+  maxQueuedInput: 4 * 1024,
 } as const;
 
 /**
@@ -95,6 +120,12 @@ export const TERMINAL_LIMITS = {
  */
 export const TERMINAL_FLOW = {
   highWater: 256 * 1024,
+  /**
+   * The most output one socket may have queued in the server (ws `bufferedAmount`),
+   * whatever it acks: a client that acks without reading stops getting frames here
+   * (the pty then pauses at high water as usual), so it cannot grow the server's memory.
+   */
+  maxSocketBuffer: 256 * 1024,
   lowWater: 64 * 1024,
   ackEveryBytes: 32 * 1024,
   /**

@@ -1,4 +1,4 @@
-/** UI strings of the terminal components (German first, like the course). */
+/** UI strings of the terminal components (German first, like the course; the German product says "Sie"). */
 export type TerminalLang = "de" | "en";
 
 export interface TerminalStrings {
@@ -8,6 +8,8 @@ export interface TerminalStrings {
   connected: string;
   reconnectingIn: (seconds: number) => string;
   reconnectingNow: string;
+  /** The machines are being replaced; the terminal comes back by itself. */
+  resetting: string;
   retryNow: string;
   readOnly: string;
   helping: (name: string) => string;
@@ -20,6 +22,20 @@ export interface TerminalStrings {
   failed: string;
   retry: string;
   closed: string;
+  /** Close code 4410. */
+  environmentRemoved: string;
+  /** Close code 4411. */
+  classEnded: string;
+  /** Keys typed while disconnected are waiting. */
+  inputQueued: string;
+  /** Keys typed while disconnected were dropped because a new shell came back. */
+  inputDropped: string;
+  /** Too much typed while disconnected: not sent. */
+  inputRefused: string;
+  /** Visible in the toolbar and read by screen readers when the terminal gets focus. */
+  keyboardHint: string;
+  screenReader: string;
+  screenReaderHelp: string;
 }
 
 const de: TerminalStrings = {
@@ -29,10 +45,11 @@ const de: TerminalStrings = {
   connected: "verbunden",
   reconnectingIn: (s) => `Verbindung unterbrochen – neuer Versuch in ${s} s`,
   reconnectingNow: "Verbindung unterbrochen – verbinde neu …",
+  resetting: "Maschinen werden zurückgesetzt – die neue Shell startet gleich von selbst …",
   retryNow: "Jetzt verbinden",
   readOnly: "nur ansehen",
   helping: (n) => `${n} hilft gerade`,
-  youHaveControl: "Du tippst mit",
+  youHaveControl: "Sie tippen mit",
   takeControl: "Übernehmen",
   releaseControl: "Zurückgeben",
   watchedBy: (n) => `Zuschauer: ${n}`,
@@ -41,6 +58,14 @@ const de: TerminalStrings = {
   failed: "Keine Verbindung zum Terminal",
   retry: "Erneut versuchen",
   closed: "getrennt",
+  environmentRemoved: "Diese Umgebung wurde entfernt; ihre Maschinen gibt es nicht mehr.",
+  classEnded: "Die Klasse ist beendet; die Maschinen wurden entfernt.",
+  inputQueued: "Ihre Eingaben werden gesendet, sobald die Verbindung wieder steht.",
+  inputDropped: "Eingaben während der Unterbrechung wurden verworfen: eine neue Shell hat begonnen.",
+  inputRefused: "Nicht verbunden – weitere Eingaben werden nicht gesendet.",
+  keyboardHint: "Tab ergänzt · Umschalt+Tab verlässt das Terminal",
+  screenReader: "Screenreader-Modus",
+  screenReaderHelp: "Terminalausgabe für Screenreader vorlesen (wird gespeichert)",
 };
 
 const en: TerminalStrings = {
@@ -50,6 +75,7 @@ const en: TerminalStrings = {
   connected: "connected",
   reconnectingIn: (s) => `connection lost – retrying in ${s} s`,
   reconnectingNow: "connection lost – reconnecting …",
+  resetting: "machines are being reset – the new shell starts by itself in a moment …",
   retryNow: "Reconnect now",
   readOnly: "read-only",
   helping: (n) => `${n} is helping`,
@@ -62,6 +88,14 @@ const en: TerminalStrings = {
   failed: "Cannot connect to the terminal",
   retry: "Try again",
   closed: "disconnected",
+  environmentRemoved: "This environment was removed; its machines are gone.",
+  classEnded: "The class has ended; its machines were removed.",
+  inputQueued: "What you type is sent as soon as the connection is back.",
+  inputDropped: "Keys typed while disconnected were dropped: a new shell started.",
+  inputRefused: "Not connected – further keys are not sent.",
+  keyboardHint: "Tab completes · Shift+Tab leaves the terminal",
+  screenReader: "Screen reader mode",
+  screenReaderHelp: "Read terminal output to screen readers (remembered)",
 };
 
 export function terminalStrings(lang: TerminalLang | undefined): TerminalStrings {

@@ -8,13 +8,28 @@
  *   this client missed (or tells it to reset);
  * - acks processed output every `ackEveryBytes` (server-side flow control);
  * - reconnects with capped exponential backoff and jitter; never after a 44xx
- *   close or after the shell exited; gives up after `maxFailedAttempts`
+ *   close (status `ended` for "environment removed" / "class ended", `failed`
+ *   otherwise) or after the shell exited; gives up after `maxFailedAttempts`
  *   attempts in a row that never got to `ready` (a browser cannot see the
  *   HTTP 401/403 of a refused upgrade: it reports close code 1006);
- * - input is only sent while connected and not read-only.
+ * - after a 4100 close (the machines are being reset) it reconnects at once and
+ *   waits (status `resetting`) until the server attaches it to a new shell;
+ * - what is typed while (re)connecting is kept (up to `maxQueuedInput`) and sent
+ *   once the same shell is back; when a new shell replaces it the keys are
+ *   dropped and `inputNotice` says so; beyond the limit typing is refused
+ *   (`sendInput` → false, `inputNotice: "refused"`). Read-only: never sent.
+ * - `size` notices are handed to `onSize` in order with the output, so that a
+ *   viewer can render each byte at the size the shell wrote it.
  */
 // Values from the zod-free half of the protocol only: keeps zod out of the browser bundle.
-import { decodeServerMessage, encodeMessage, isFatalCloseCode, TERMINAL_FLOW, TERMINAL_LIMITS } from "@/lib/terminal-wire";
+import {
+  decodeServerMessage,
+  encodeMessage,
+  isFatalCloseCode,
+  TERMINAL_FLOW,
+  TERMINAL_LIMITS,
+  TerminalCloseCode,
+} from "@/lib/terminal-wire";
 import type { ClientMessage, Participant, ServerMessage, TerminalRole } from "@/lib/terminal-protocol";
 
 /** The subset of the WHATWG WebSocket this class uses (browser WebSocket and `ws` both fit). */
@@ -39,10 +54,14 @@ export type ConnectionStatus =
   | "open"
   /** Disconnected; next attempt at `retryAt` (or in progress when `retryAt` is null). */
   | "reconnecting"
+  /** The machines are being reset: reconnected (or reconnecting), waiting for a shell on the new machines. */
+  | "resetting"
   /** The shell ended (`exitCode`); `restart()` starts a new one. */
   | "exited"
   /** Gave up: a 44xx close or too many failed attempts; `retryNow()` tries again. */
   | "failed"
+  /** The environment was removed or its class ended (`closeCode` 4410 / 4411): over for good. */
+  | "ended"
   /** `close()` was called. */
   | "closed";
 
@@ -64,6 +83,14 @@ export interface ConnectionState {
   message: string | null;
   /** The pty size (viewers without control follow it). */
   ptySize: { cols: number; rows: number } | null;
+  /** Characters typed while disconnected, waiting to be sent. */
+  queuedInput: number;
+  /**
+   * What happened to typing the shell did not get: `dropped` (typed while
+   * disconnected, but a new shell came back), `refused` (too much typed while
+   * disconnected). Cleared by the next key that is sent.
+   */
+  inputNotice: "dropped" | "refused" | null;
 }
 
 export interface BackoffOptions {
@@ -89,6 +116,11 @@ export interface TerminalConnectionOptions {
   onOutput: (data: Uint8Array, processed: () => void) => void;
   /** Clear the screen: what follows does not continue what is shown. Must stay in order with output. */
   onReset: () => void;
+  /**
+   * The pty size for the output that follows (from `ready` and `size` notices), in
+   * order with `onOutput`: apply it after the output before it has been written.
+   */
+  onSize?: (cols: number, rows: number) => void;
   onState?: (state: ConnectionState) => void;
   backoff?: Partial<BackoffOptions>;
   /** Attempts in a row that never reached `ready` before giving up. Default 10. */
@@ -111,8 +143,13 @@ function initialState(): ConnectionState {
     closeCode: null,
     message: null,
     ptySize: null,
+    queuedInput: 0,
+    inputNotice: null,
   };
 }
+
+/** States in which typing is kept for later (the socket is coming back). */
+const WAITING: ReadonlySet<ConnectionStatus> = new Set(["connecting", "reconnecting", "resetting"]);
 
 export class TerminalConnection {
   private ws: WebSocketLike | null = null;
@@ -126,6 +163,9 @@ export class TerminalConnection {
   private gotReady = false;
   private exited = false;
   private stopped = true;
+  /** Typed while not attached, in order. */
+  private queue: (string | Uint8Array)[] = [];
+  private queuedChars = 0;
 
   /** The session whose output the screen shows. */
   private session: string | undefined;
@@ -135,6 +175,8 @@ export class TerminalConnection {
   private ackedSeq = 0;
   /** Bumped on every reset so late `processed()` calls of old output are ignored. */
   private epoch = 0;
+  /** `epoch` at the last `ready`: a `reset` since then means the shell we typed for is gone. */
+  private readyEpoch = 0;
   private readonly encoder = new TextEncoder();
 
   constructor(private readonly opts: TerminalConnectionOptions) {
@@ -160,6 +202,13 @@ export class TerminalConnection {
   /** Whether typing is sent right now. */
   get canType(): boolean {
     return this.state_.status === "open" && !this.state_.readOnly;
+  }
+
+  /** Whether typing is sent now or kept until the shell is back (not for a known read-only viewer). */
+  get acceptsInput(): boolean {
+    if (this.stopped) return false;
+    if (this.canType) return true;
+    return WAITING.has(this.state_.status) && !(this.state_.role === "viewer" && this.state_.readOnly);
   }
 
   connect(): void {
@@ -193,21 +242,41 @@ export class TerminalConnection {
   /** After `exit`: start a new shell below the old output. */
   restart(): void {
     if (!this.exited && this.state_.status !== "failed") return;
+    this.dropQueue(null);
     this.session = undefined;
     this.received = this.processedSeq = this.ackedSeq = 0;
     this.epoch++;
     this.connect();
   }
 
-  /** Sends keystrokes / pasted text; false when not sent (disconnected or read-only). */
+  /**
+   * Sends keystrokes / pasted text, or keeps them while (re)connecting; false when
+   * they are not taken (read-only, ended, or too much typed while disconnected).
+   */
   sendInput(data: string | Uint8Array): boolean {
     const ws = this.ws;
-    if (!ws || ws.readyState !== OPEN || !this.canType) return false;
+    if (ws && ws.readyState === OPEN && this.gotReady && this.canType) {
+      this.write(ws, data);
+      if (this.state_.inputNotice) this.update({ inputNotice: null });
+      return true;
+    }
+    if (!this.acceptsInput) return false;
+    if (this.queuedChars + data.length > TERMINAL_LIMITS.maxQueuedInput) {
+      if (this.state_.inputNotice !== "refused") this.update({ inputNotice: "refused" });
+      return false;
+    }
+    this.queue.push(data);
+    this.queuedChars += data.length;
+    this.update({ queuedInput: this.queuedChars });
+    return true;
+  }
+
+  private write(ws: WebSocketLike, data: string | Uint8Array): void {
     if (typeof data !== "string") {
       for (let i = 0; i < data.length; i += TERMINAL_LIMITS.inputChunkChars) {
         ws.send(data.subarray(i, i + TERMINAL_LIMITS.inputChunkChars));
       }
-      return true;
+      return;
     }
     const max = TERMINAL_LIMITS.inputChunkChars;
     for (let i = 0; i < data.length; ) {
@@ -217,7 +286,14 @@ export class TerminalConnection {
       ws.send(this.encoder.encode(data.slice(i, end)));
       i = end;
     }
-    return true;
+  }
+
+  /** Empties the queue; `notice` says why when keys were thrown away. */
+  private dropQueue(notice: ConnectionState["inputNotice"]): void {
+    const had = this.queuedChars > 0;
+    this.queue = [];
+    this.queuedChars = 0;
+    if (had || this.state_.queuedInput) this.update({ queuedInput: 0, ...(had && notice ? { inputNotice: notice } : {}) });
   }
 
   /** The terminal was resized (already debounced by the caller). */
@@ -241,7 +317,8 @@ export class TerminalConnection {
       this.ws.close(1000, "reconnecting");
     }
     this.gotReady = false;
-    this.update({ retryAt: null, status: this.state_.status === "connecting" ? "connecting" : "reconnecting" });
+    const st = this.state_.status;
+    this.update({ retryAt: null, status: st === "connecting" || st === "resetting" ? st : "reconnecting" });
     let ws: WebSocketLike;
     try {
       ws = new Ctor(this.opts.url);
@@ -304,7 +381,9 @@ export class TerminalConnection {
         this.received = this.processedSeq = this.ackedSeq = msg.seq;
         this.opts.onReset();
         return;
-      case "ready":
+      case "ready": {
+        // Typed while away: for this shell if it is the one we had (or the first one), not for a new one.
+        const continues = (this.session === undefined && this.received === 0) || (this.session === msg.session && this.epoch === this.readyEpoch);
         if (this.session !== msg.session || this.received !== msg.seq) {
           // The server did not say reset, but the stream does not continue ours (defensive).
           if (this.session !== undefined && this.received !== msg.seq) this.opts.onReset();
@@ -312,6 +391,7 @@ export class TerminalConnection {
           this.received = this.processedSeq = this.ackedSeq = msg.seq;
         }
         this.session = msg.session;
+        this.opts.onSize?.(msg.cols, msg.rows);
         this.ackedSeq = Math.max(this.ackedSeq, msg.seq);
         this.gotReady = true;
         this.failedAttempts = 0;
@@ -329,7 +409,15 @@ export class TerminalConnection {
           exitCode: null,
           ptySize: { cols: msg.cols, rows: msg.rows },
         });
+        this.readyEpoch = this.epoch;
+        if (msg.readOnly || !continues) this.dropQueue("dropped");
+        else {
+          const queued = this.queue;
+          this.dropQueue(null);
+          for (const q of queued) this.sendInput(q);
+        }
         return;
+      }
       case "exit":
         this.exited = true;
         this.update({ exitCode: msg.code });
@@ -344,6 +432,7 @@ export class TerminalConnection {
         this.update({ control: msg.holder, readOnly: msg.readOnly });
         return;
       case "size":
+        this.opts.onSize?.(msg.cols, msg.rows);
         this.update({ ptySize: { cols: msg.cols, rows: msg.rows } });
         return;
     }
@@ -355,12 +444,28 @@ export class TerminalConnection {
       this.update({ status: "exited", closeCode: code, retryAt: null });
       return;
     }
+    if (code === TerminalCloseCode.ENVIRONMENT_REMOVED || code === TerminalCloseCode.CLASS_ENDED) {
+      this.stopped = true;
+      this.dropQueue(null);
+      this.update({ status: "ended", closeCode: code, message: reason || null, retryAt: null });
+      return;
+    }
     if (isFatalCloseCode(code)) {
+      this.dropQueue(null);
       this.update({ status: "failed", closeCode: code, message: reason || this.state_.message, retryAt: null });
+      return;
+    }
+    if (code === TerminalCloseCode.MACHINES_RESET) {
+      // Not a failure: come back at once; the server holds the socket until the new machines are up.
+      this.failedAttempts = 0;
+      this.update({ status: "resetting", closeCode: code, message: null });
+      this.clearRetry();
+      this.open();
       return;
     }
     if (!this.gotReady) this.failedAttempts++;
     if (this.failedAttempts >= this.maxFailed) {
+      this.dropQueue(null);
       this.update({ status: "failed", closeCode: code, message: reason || this.state_.message, retryAt: null });
       return;
     }
@@ -374,7 +479,7 @@ export class TerminalConnection {
     // The first retry after a working connection comes quickly; then it backs off.
     const exp = Math.min(maxMs, initialMs * Math.pow(factor, Math.max(0, this.failedAttempts - 1)));
     const delay = Math.max(0, Math.round(exp * (1 + jitter * (2 * this.random() - 1))));
-    this.update({ status: "reconnecting", retryAt: Date.now() + delay });
+    this.update({ status: this.state_.status === "resetting" ? "resetting" : "reconnecting", retryAt: Date.now() + delay });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.open();

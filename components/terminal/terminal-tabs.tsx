@@ -32,8 +32,10 @@ const DOT: Record<ConnectionStatus, string> = {
   connecting: "bg-amber-400",
   open: "bg-emerald-400",
   reconnecting: "bg-amber-400",
+  resetting: "bg-sky-400",
   exited: "bg-red-400",
   failed: "bg-red-400",
+  ended: "bg-red-400",
   closed: "bg-red-400",
 };
 

@@ -3,7 +3,17 @@
 /**
  * One browser terminal: xterm.js bound to `/ws/terminal/<envId>/<machine>`
  * through {@link TerminalConnection}. xterm.js and its addons are loaded on
- * mount (dynamic import: not part of the server render, and a separate chunk).
+ * mount (dynamic import: not part of the server render, and a separate chunk),
+ * after the terminal font (shipped with the app, see `terminal-font.ts`) so that
+ * xterm measures its cells with the real glyphs.
+ *
+ * Keyboard (docs/accessibility.md): every key goes to the shell, Tab included
+ * (completion), except Shift+Tab, which leaves the terminal (to its toolbar, then
+ * the page); the toolbar says so and the terminal's input announces it. The
+ * screen-reader mode (xterm's accessible output) is a toggle, remembered.
+ *
+ * Viewers that do not set the size (an instructor watching) render the session at
+ * the session's size, changed in order with the output (`onSize`).
  *
  * Test hooks: the container has `data-testid="terminal-<machine>"`, the badge
  * `data-testid="terminal-status-<machine>"` with `data-status` = connection
@@ -12,11 +22,13 @@
 import "@xterm/xterm/css/xterm.css";
 import type { Terminal } from "@xterm/xterm";
 import type { FitAddon } from "@xterm/addon-fit";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useId, useRef, useState, useSyncExternalStore } from "react";
 import type { MachineName } from "@/lib/machines";
-import { terminalPath } from "@/lib/terminal-wire";
+import { terminalPath, TerminalCloseCode } from "@/lib/terminal-wire";
+import { getScreenReaderMode, setScreenReaderMode, subscribeScreenReaderMode } from "./preferences";
 import { documentLang, terminalStrings, type TerminalLang, type TerminalStrings } from "./strings";
 import { TerminalConnection, type ConnectionState } from "./terminal-connection";
+import { loadTerminalFont, TERMINAL_FONT } from "./terminal-font";
 
 export interface TerminalViewProps {
   envId: string;
@@ -45,6 +57,8 @@ const THEME = {
   selectionBackground: "#334155",
 };
 
+const EMPTY = new Uint8Array(0);
+
 function defaultUrl(envId: string, machine: MachineName): string {
   const proto = window.location.protocol === "https:" ? "wss:" : "ws:";
   return `${proto}//${window.location.host}${terminalPath(envId, machine)}`;
@@ -55,6 +69,15 @@ function binaryStringToBytes(s: string): Uint8Array {
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
   return out;
 }
+
+/** Whether this socket shows the session at the session's size rather than fitting its pane. */
+function follows(s: ConnectionState): boolean {
+  if (s.status !== "open" || !s.ptySize) return false;
+  // Read-only viewers, and anyone while somebody else holds the keyboard (and so the size).
+  return s.readOnly || (s.control !== null && s.control.id !== s.you);
+}
+
+const noServerSnapshot = () => false;
 
 export function TerminalView({
   envId,
@@ -75,6 +98,9 @@ export function TerminalView({
   const [state, setState] = useState<ConnectionState | null>(null);
   const [strings, setStrings] = useState<TerminalStrings>(() => terminalStrings(lang ?? "de"));
   const [now, setNow] = useState(() => Date.now());
+  const hintId = useId();
+  const screenReader = useSyncExternalStore(subscribeScreenReaderMode, getScreenReaderMode, noServerSnapshot);
+  const screenReaderRef = useRef(screenReader);
   const onStateChangeRef = useRef(onStateChange);
   const activeRef = useRef(active);
   const readOnlyRef = useRef(readOnly);
@@ -82,13 +108,16 @@ export function TerminalView({
     onStateChangeRef.current = onStateChange;
     activeRef.current = active;
     readOnlyRef.current = readOnly;
+    screenReaderRef.current = screenReader;
   });
-  /** Read-only viewers show the pty at its own size instead of fitting their pane. */
+  /** Following the session's size (see `follows`) instead of fitting the pane. */
   const followRef = useRef(false);
+  /** The session's size as of the output written so far. */
+  const sessionSizeRef = useRef<{ cols: number; rows: number } | null>(null);
 
   useEffect(() => setStrings(terminalStrings(lang ?? documentLang())), [lang]);
 
-  /** Fit to the pane (when visible and not following the learner's size). */
+  /** Fit to the pane (when visible and not following the session's size). */
   const fit = useCallback(() => {
     const host = hostRef.current;
     const term = termRef.current;
@@ -106,19 +135,22 @@ export function TerminalView({
     let disposed = false;
     let cleanup: (() => void) | null = null;
     void (async () => {
-      const [{ Terminal }, { FitAddon }, { WebLinksAddon }] = await Promise.all([
+      const [{ Terminal }, { FitAddon }, { WebLinksAddon }, fontReady] = await Promise.all([
         import("@xterm/xterm"),
         import("@xterm/addon-fit"),
         import("@xterm/addon-web-links"),
+        loadTerminalFont(),
       ]);
       const host = hostRef.current;
       if (disposed || !host) return;
       const term = new Terminal({
         cursorBlink: true,
-        fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', 'Liberation Mono', monospace",
-        fontSize: 14,
+        // Until the shipped font is there (it normally is by now), the fallback; then re-measured.
+        fontFamily: fontReady ? TERMINAL_FONT.family : TERMINAL_FONT.fallback,
+        fontSize: TERMINAL_FONT.size,
+        lineHeight: TERMINAL_FONT.lineHeight,
         scrollback: 5000,
-        screenReaderMode: false,
+        screenReaderMode: screenReaderRef.current,
         disableStdin: true, // until connected
         theme: THEME,
       });
@@ -131,13 +163,24 @@ export function TerminalView({
         }),
       );
       term.open(host);
+      // The way out is announced where the keyboard is: on the terminal's input.
+      term.textarea?.setAttribute("aria-describedby", hintId);
       termRef.current = term;
       fitRef.current = fitAddon;
       fit();
+      if (!fontReady) {
+        void loadTerminalFont(10_000).then((ok) => {
+          if (!ok || disposed) return;
+          term.options.fontFamily = TERMINAL_FONT.family;
+          fit();
+        });
+      }
 
-      // Ctrl+Shift+C copies the selection; Ctrl+Shift+V is left to the browser's paste
-      // (xterm pastes from the paste event). Plain Ctrl+C/V stay terminal keys.
       term.attachCustomKeyEventHandler((ev) => {
+        // Shift+Tab leaves the terminal: not handled here, so the browser moves the focus back.
+        if (ev.key === "Tab" && ev.shiftKey && !ev.ctrlKey && !ev.altKey && !ev.metaKey) return false;
+        // Ctrl+Shift+C copies the selection; Ctrl+Shift+V is left to the browser's paste
+        // (xterm pastes from the paste event). Plain Ctrl+C/V stay terminal keys.
         if (ev.type !== "keydown" || !ev.ctrlKey || !ev.shiftKey || ev.altKey || ev.metaKey) return true;
         if (ev.code === "KeyC") {
           if (term.hasSelection()) void navigator.clipboard?.writeText(term.getSelection()).catch(() => {});
@@ -148,21 +191,40 @@ export function TerminalView({
         return true;
       });
 
+      /**
+       * Takes the session's size as of now, once everything written before this point has been
+       * parsed (in order with output: a replay brings sizes and output in one burst, and each
+       * byte must be parsed at the size the shell wrote it).
+       */
+      const followSize = () => {
+        const size = sessionSizeRef.current;
+        if (!size) return;
+        term.write(EMPTY, () => {
+          if (!followRef.current) return;
+          if (term.cols !== size.cols || term.rows !== size.rows) term.resize(size.cols, size.rows);
+        });
+      };
+
       const conn = new TerminalConnection({
         url: url ?? defaultUrl(envId, machine),
         size: () => ({ cols: term.cols, rows: term.rows }),
         onOutput: (data, processed) => term.write(data, processed),
         // RIS (ESC c) resets xterm in order with the output still queued before it.
         onReset: () => term.write("\x1bc"),
+        onSize: (cols, rows) => {
+          sessionSizeRef.current = { cols, rows };
+          followSize();
+        },
         onState: (s) => {
-          const canType = s.status === "open" && !s.readOnly && !readOnlyRef.current;
+          const canType = conn.acceptsInput && !readOnlyRef.current;
           // Exited: Enter starts a new shell, so keys must still arrive.
           term.options.disableStdin = !(canType || s.status === "exited");
-          term.options.cursorBlink = canType;
-          const follow = s.status === "open" && s.readOnly && s.ptySize !== null;
-          followRef.current = follow;
-          if (follow && s.ptySize && (term.cols !== s.ptySize.cols || term.rows !== s.ptySize.rows)) {
-            term.resize(s.ptySize.cols, s.ptySize.rows);
+          term.options.cursorBlink = s.status === "open" && !s.readOnly && !readOnlyRef.current;
+          const follow = follows(s);
+          if (follow !== followRef.current) {
+            followRef.current = follow;
+            if (follow) followSize();
+            else fit(); // our own pane again (took control, or the helper handed back)
           }
           setState(s);
           onStateChangeRef.current?.(machine, s);
@@ -222,7 +284,13 @@ export function TerminalView({
       cleanup?.();
     };
     // A new environment/machine/url is a new terminal; autoFocus is read at creation.
-  }, [envId, machine, url, fit]);
+  }, [envId, machine, url, fit, hintId]);
+
+  // The screen-reader toggle (shared by all terminals, remembered).
+  useEffect(() => {
+    const term = termRef.current;
+    if (term && term.options.screenReaderMode !== screenReader) term.options.screenReaderMode = screenReader;
+  }, [screenReader]);
 
   // Becoming visible: fit (the pane had no size while hidden) and take the focus.
   useEffect(() => {
@@ -233,12 +301,6 @@ export function TerminalView({
     });
     return () => cancelAnimationFrame(id);
   }, [active, autoFocus, fit]);
-
-  // Stopped following (took control): fit to our own pane again.
-  const following = state?.status === "open" && state.readOnly;
-  useEffect(() => {
-    if (!following) fit();
-  }, [following, fit]);
 
   // The "retrying in N s" countdown.
   const reconnecting = state?.status === "reconnecting" && state.retryAt !== null;
@@ -252,6 +314,7 @@ export function TerminalView({
   const badge = statusBadge(state, strings, now, readOnly);
   const helper = state?.control && state.control.id !== state.you ? state.control : null;
   const watchers = state?.viewers.filter((v) => v.id !== state.you && v.role === "viewer") ?? [];
+  const inputNote = inputNotice(state, strings);
 
   return (
     <div className={`flex h-full min-h-0 flex-col ${className ?? ""}`}>
@@ -259,6 +322,7 @@ export function TerminalView({
         <span
           data-testid={`terminal-status-${machine}`}
           data-status={state?.status ?? "connecting"}
+          data-close-code={state?.closeCode ?? undefined}
           role="status"
           aria-live="polite"
           className={`inline-flex items-center gap-1.5 rounded px-1.5 py-0.5 ${badge.tone}`}
@@ -266,6 +330,11 @@ export function TerminalView({
           <span aria-hidden className={`h-2 w-2 rounded-full ${badge.dot}`} />
           {badge.text}
         </span>
+        {inputNote && (
+          <span role="alert" data-testid={`terminal-input-notice-${machine}`} className="text-amber-200">
+            {inputNote}
+          </span>
+        )}
         {helper && state?.role === "learner" && (
           <span className="rounded bg-amber-500/20 px-1.5 py-0.5 text-amber-200" data-testid={`terminal-helping-${machine}`}>
             {strings.helping(helper.name)}
@@ -275,6 +344,19 @@ export function TerminalView({
           <span className="text-slate-400">{strings.watchedBy(watchers.map((w) => w.name).join(", "))}</span>
         )}
         <span className="flex-1" />
+        <span id={hintId} data-testid={`terminal-keyboard-hint-${machine}`} className="text-slate-400">
+          {strings.keyboardHint}
+        </span>
+        <button
+          type="button"
+          data-testid={`terminal-screen-reader-${machine}`}
+          aria-pressed={screenReader}
+          title={strings.screenReaderHelp}
+          className={`rounded border px-1.5 py-0.5 ${screenReader ? "border-sky-400 bg-sky-500/20" : "border-slate-500"} hover:bg-slate-700`}
+          onClick={() => setScreenReaderMode(!screenReader)}
+        >
+          {strings.screenReader}
+        </button>
         {state?.status === "reconnecting" && (
           <button type="button" className="underline hover:text-white" onClick={() => conn?.retryNow()}>
             {strings.retryNow}
@@ -324,6 +406,14 @@ export function TerminalView({
   );
 }
 
+function inputNotice(state: ConnectionState | null, s: TerminalStrings): string | null {
+  if (!state) return null;
+  if (state.inputNotice === "refused") return s.inputRefused;
+  if (state.inputNotice === "dropped") return s.inputDropped;
+  if (state.queuedInput > 0) return s.inputQueued;
+  return null;
+}
+
 function statusBadge(
   state: ConnectionState | null,
   s: TerminalStrings,
@@ -346,10 +436,14 @@ function statusBadge(
       if (state.retryAt === null) return { text: s.reconnectingNow, ...warn };
       return { text: s.reconnectingIn(Math.max(1, Math.ceil((state.retryAt - now) / 1000))), ...warn };
     }
+    case "resetting":
+      return { text: s.resetting, ...info };
     case "exited":
       return { text: s.exited(state.exitCode ?? 0), ...bad };
     case "failed":
       return { text: state.message ? `${s.failed}: ${state.message}` : s.failed, ...bad };
+    case "ended":
+      return { text: state.closeCode === TerminalCloseCode.CLASS_ENDED ? s.classEnded : s.environmentRemoved, ...bad };
     case "closed":
       return { text: s.closed, ...bad };
   }

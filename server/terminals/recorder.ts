@@ -6,15 +6,61 @@
  *
  * Files: `<recordingsDir>/<envId>/<machine>-<startMs>.cast`, written through a
  * stream (never a sync write per chunk) and closed when the session ends.
+ *
+ * Limits: one recording stops taking output at `maxBytes` (default
+ * {@link DEFAULT_MAX_RECORDING_BYTES}), and all recordings of one environment
+ * together at its {@link RecordingQuota} (default
+ * {@link DEFAULT_MAX_ENVIRONMENT_RECORDING_BYTES}, counting what is on disk
+ * already); past it, the current file ends with a "truncated" marker and new
+ * sessions are not recorded. {@link deleteRecordings} removes an environment's
+ * files when the environment is destroyed.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir, readdir, stat } from "node:fs/promises";
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { environmentIdSchema, machineSchema, type MachineName } from "@/lib/machines";
 
 /** A recording stops taking output at this size (a runaway `yes` must not fill the disk). */
 export const DEFAULT_MAX_RECORDING_BYTES = 64 * 1024 * 1024;
 
+/**
+ * All recordings of one environment together stop growing here. A learner's lab
+ * session typically records 0.1–5 MiB (typing and command output; a runaway `yes`
+ * is what the limits are for), so 128 MiB keeps every real session while 100
+ * environments can never take more than 12.5 GiB of disk.
+ */
+export const DEFAULT_MAX_ENVIRONMENT_RECORDING_BYTES = 128 * 1024 * 1024;
+
+/** The recording budget of one environment, shared by its sessions (mail and partner, and every new shell). */
+export class RecordingQuota {
+  constructor(
+    readonly limit: number,
+    /** Bytes already used (on disk when the quota was made, plus what was written since). */
+    public used: number,
+  ) {}
+
+  get remaining(): number {
+    return Math.max(0, this.limit - this.used);
+  }
+
+  /** Takes `n` bytes if they fit. */
+  take(n: number): boolean {
+    if (this.used + n > this.limit) return false;
+    this.used += n;
+    return true;
+  }
+
+  /** Bytes that must be written even past the limit (the closing marker line). */
+  force(n: number): void {
+    this.used += n;
+  }
+
+  /** The quota of an environment from what its recordings already take on disk. */
+  static async forEnvironment(recordingsDir: string, envId: string, limit: number): Promise<RecordingQuota> {
+    const used = (await listRecordings(recordingsDir, envId)).reduce((n, r) => n + r.bytes, 0);
+    return new RecordingQuota(limit, used);
+  }
+}
 export interface RecorderOptions {
   dir: string;
   envId: string;
@@ -22,6 +68,8 @@ export interface RecorderOptions {
   cols: number;
   rows: number;
   maxBytes?: number;
+  /** The environment's budget; when it cannot take the header line, nothing is recorded (no file). */
+  quota?: RecordingQuota;
   /** Injected clock (ms) for tests. */
   now?: () => number;
 }
@@ -57,7 +105,17 @@ export class AsciicastRecorder {
       env: { TERM: "xterm-256color", SHELL: "/bin/bash" },
       title: `${opts.envId}/${opts.machine}`,
     };
-    this.pendingLines.push(JSON.stringify(header) + "\n");
+    const headerLine = JSON.stringify(header) + "\n";
+    // The environment's budget is spent: no file at all (not even a header per new shell).
+    if (opts.quota && opts.quota.remaining < headerLine.length + TRUNCATED_LINE_RESERVE) {
+      this.closed = true;
+      this.failed = true;
+      this.opening = Promise.resolve();
+      return;
+    }
+    opts.quota?.force(headerLine.length);
+    this.written = headerLine.length;
+    this.pendingLines.push(headerLine);
     this.opening = mkdir(envDir, { recursive: true }).then(
       () => {
         if (this.closed && this.pendingLines.length === 0) return;
@@ -131,9 +189,12 @@ export class AsciicastRecorder {
     if (this.closed || this.truncated || this.failed) return;
     const t = Math.max(0, this.now() - this.startMs) / 1000;
     let line = JSON.stringify([Number(t.toFixed(6)), kind, data]) + "\n";
-    if (this.written + line.length > this.maxBytes) {
+    const fits = this.written + line.length <= this.maxBytes && (this.opts.quota?.take(line.length) ?? true);
+    if (!fits) {
       this.truncated = true;
-      line = JSON.stringify([Number(t.toFixed(6)), "m", "recording truncated: size limit reached"]) + "\n";
+      const why = this.written + line.length > this.maxBytes ? "size limit reached" : "the environment's recording limit reached";
+      line = JSON.stringify([Number(t.toFixed(6)), "m", `recording truncated: ${why}`]) + "\n";
+      this.opts.quota?.force(line.length);
     }
     this.written += line.length;
     this.pendingLines.push(line);
@@ -159,6 +220,18 @@ export interface RecordingInfo {
 }
 
 const CAST_NAME = /^(mail|partner)-(\d{10,16})\.cast$/;
+
+/** Room kept for the "truncated" marker line, so that a file that hits the quota can still say so. */
+const TRUNCATED_LINE_RESERVE = 128;
+
+/**
+ * Removes every recording of an environment (its folder). Unknown or invalid
+ * environment ids are a no-op (never a path outside `recordingsDir`).
+ */
+export async function deleteRecordings(recordingsDir: string, envId: string): Promise<void> {
+  if (!environmentIdSchema.safeParse(envId).success) return;
+  await rm(path.join(recordingsDir, envId), { recursive: true, force: true });
+}
 
 /** The recordings of one environment, oldest first. Unknown environment → []. */
 export async function listRecordings(recordingsDir: string, envId: string): Promise<RecordingInfo[]> {

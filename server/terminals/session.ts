@@ -1,18 +1,23 @@
 /**
  * One terminal session: a login shell in one lab machine (node-pty running the
  * injected command, e.g. `docker exec -it … bash -l`) shared by every socket
- * attached to it. The session outlives its sockets; see DESIGN.md §5.
+ * attached to it. The session outlives its sockets (the protocol is in
+ * lib/terminal-protocol.ts).
  *
  * Output path:  pty → PromptMarkFilter (strip + report OSC 7717) → ReplayBuffer
  *               (+ recording) → per-socket pump (coalesced ~5 ms, or at once
- *               right after input) → binary frames.
+ *               right after input) → binary frames, with `size` notices in
+ *               order where the pty was resized (viewers render at that size).
  * Flow control: the pty is paused when the slowest *learner-side* socket has
  *               more than `highWater` bytes unacknowledged, and resumed below
  *               `lowWater`. While nobody is attached the last acknowledged
  *               position is kept, so output stops at high water and a learner
  *               coming back is replayed exactly. Read-only viewers get their
  *               own window and never slow the learner down; a viewer that falls
- *               behind the replay buffer gets `reset`.
+ *               behind the replay buffer gets `reset`. Whatever a socket acks, no
+ *               more than `maxSocketBuffer` bytes wait in its send queue: a client
+ *               that acks without reading gets nothing more (and, as a learner,
+ *               pauses the pty at high water like any slow reader).
  */
 import { randomBytes } from "node:crypto";
 import * as pty from "node-pty";
@@ -29,7 +34,7 @@ import {
   type TerminalRole,
 } from "@/lib/terminal-protocol";
 import { PromptMarkFilter } from "./prompt-marks";
-import { AsciicastRecorder } from "./recorder";
+import { AsciicastRecorder, type RecordingQuota } from "./recorder";
 import { ReplayBuffer } from "./replay-buffer";
 
 /** What to run for a terminal (injected by the app: see `createTerminalUpgradeHandler`). */
@@ -51,6 +56,8 @@ export interface SpawnSpec {
 export interface SessionSettings {
   highWater: number;
   lowWater: number;
+  /** Most bytes one socket may have queued (ws `bufferedAmount`) before we stop sending to it. */
+  maxSocketBuffer: number;
   replayBytes: number;
   /** Output is collected this long before it is sent (fewer, larger frames). */
   coalesceMs: number;
@@ -75,6 +82,11 @@ export class Attachment {
   sentSeq = 0;
   /** Bytes the client has processed (from `ack`). */
   ackedSeq = 0;
+  /** The pty size this socket was last told (in `ready` or a `size` notice). */
+  cols = 0;
+  rows = 0;
+  /** Polls for the socket's send queue to drain while it is over `maxSocketBuffer`. */
+  drainTimer: NodeJS.Timeout | null = null;
   readonly participant: Participant;
   constructor(
     readonly ws: WebSocket,
@@ -101,12 +113,31 @@ export interface SessionStats {
   maxUnacked: number;
   /** Largest `ws.bufferedAmount` seen right after a send. */
   maxBufferedAmount: number;
+  /** Times a socket's send queue was full (over `maxSocketBuffer`) and sending waited. */
+  socketBufferStalls: number;
   droppedInputBytes: number;
   prompts: number;
   clients: number;
 }
 
 let nextId = 1;
+
+/** Where in the output stream the pty size changed: bytes from `seq` on were written at `cols`×`rows`. */
+interface SizeMark {
+  seq: number;
+  cols: number;
+  rows: number;
+}
+
+/**
+ * Size marks kept for replays (a resize storm without output collapses into one
+ * mark; with output between, older marks are dropped past this many: a very old
+ * part of a replay may then be shown at a later size, nothing worse).
+ */
+const MAX_SIZE_MARKS = 256;
+
+/** How often a socket whose send queue is full is looked at again (ws has no public drain event). */
+const DRAIN_POLL_MS = 20;
 
 export class TerminalSession {
   readonly id = randomBytes(9).toString("base64url");
@@ -119,6 +150,10 @@ export class TerminalSession {
   private controlHolder: Attachment | null = null;
   private cols: number;
   private rows: number;
+  /** Size changes in the output stream, oldest first; the first applies from `buffer.start` at the latest. */
+  private sizeMarks: SizeMark[];
+  /** The size the learner's terminal asked for last: restored when an instructor hands control back. */
+  private learnerSize: { cols: number; rows: number } | null = null;
   private paused = false;
   private awaitingDrain = false;
   /** Flow-control reference kept while no learner-side socket is attached. */
@@ -130,7 +165,15 @@ export class TerminalSession {
   private flushNextOutput = false;
   private lastActivity = 0;
   private ended = false;
-  private readonly stats_ = { pauses: 0, maxLag: 0, maxUnacked: 0, maxBufferedAmount: 0, droppedInputBytes: 0, prompts: 0 };
+  private readonly stats_ = {
+    pauses: 0,
+    maxLag: 0,
+    maxUnacked: 0,
+    maxBufferedAmount: 0,
+    socketBufferStalls: 0,
+    droppedInputBytes: 0,
+    prompts: 0,
+  };
   /** Resolves when the session is over and its recording closed. */
   readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -142,10 +185,12 @@ export class TerminalSession {
     size: { cols: number; rows: number },
     private readonly settings: SessionSettings,
     private readonly onGone: (s: TerminalSession) => void,
+    recordingQuota?: RecordingQuota,
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
     this.cols = size.cols;
     this.rows = size.rows;
+    this.sizeMarks = [{ seq: 0, cols: size.cols, rows: size.rows }];
     this.buffer = new ReplayBuffer(settings.replayBytes);
     // Throws (→ close 1011) when the command cannot be started at all.
     this.pty = pty.spawn(spec.file, spec.args, {
@@ -164,6 +209,7 @@ export class TerminalSession {
           cols: this.cols,
           rows: this.rows,
           maxBytes: settings.maxRecordingBytes,
+          quota: recordingQuota,
         })
       : null;
     // With `encoding: null` node-pty delivers Buffers (its typings say string).
@@ -216,12 +262,18 @@ export class TerminalSession {
     const clientHasScreen = hello.session !== undefined || hello.lastSeq > 0;
     att.sentSeq = from;
     att.ackedSeq = from;
-    this.clients.add(att);
 
     if (!resumable && clientHasScreen) this.send(att, { type: "reset", seq: from });
-    if (this.mayResize(att) && (hello.cols !== this.cols || hello.rows !== this.rows)) {
-      this.applyResize(hello.cols, hello.rows, att);
+    if (role === "learner") {
+      this.learnerSize = { cols: hello.cols, rows: hello.rows };
+      // Before joining the clients: the new socket hears of the size in `ready`, not before it.
+      this.applyResize(hello.cols, hello.rows);
     }
+    this.clients.add(att);
+    // `ready` carries the size the replay starts at; later sizes follow in order (pump).
+    const first = this.sizeAt(from);
+    att.cols = first.cols;
+    att.rows = first.rows;
     this.send(att, {
       type: "ready",
       session: this.id,
@@ -232,8 +284,8 @@ export class TerminalSession {
       canControl: role === "viewer",
       control: this.controlHolder?.participant ?? null,
       viewers: this.participants(),
-      cols: this.cols,
-      rows: this.rows,
+      cols: att.cols,
+      rows: att.rows,
     });
     this.broadcast({ type: "viewers", viewers: this.participants() }, att);
     this.activity(true);
@@ -244,6 +296,8 @@ export class TerminalSession {
 
   detach(att: Attachment): void {
     if (!this.clients.delete(att)) return;
+    if (att.drainTimer) clearTimeout(att.drainTimer);
+    att.drainTimer = null;
     // Remember how far the learner got, so output stops at high water while nobody watches.
     if (this.isLearnerSide(att)) this.frozenAck = Math.max(this.frozenAck, att.ackedSeq);
     if (this.controlHolder === att) this.setControl(null);
@@ -265,7 +319,8 @@ export class TerminalSession {
         return;
       }
       case "resize":
-        if (this.mayResize(att)) this.applyResize(msg.cols, msg.rows, att);
+        if (att.role === "learner") this.learnerSize = { cols: msg.cols, rows: msg.rows };
+        if (this.mayResize(att)) this.applyResize(msg.cols, msg.rows);
         return;
       case "control":
         if (att.role !== "viewer") {
@@ -369,7 +424,11 @@ export class TerminalSession {
     for (const c of this.clients) this.pump(c);
   }
 
-  /** Sends a socket what it has not got yet, within its window. */
+  /**
+   * Sends a socket what it has not got yet, within its window (unacknowledged bytes)
+   * and within its send queue (`bufferedAmount`, which acks cannot lie about), with a
+   * `size` notice wherever the pty size changes in the stream.
+   */
   private pump(att: Attachment, ignoreWindow = false): void {
     const ws = att.ws;
     if (ws.readyState !== ws.OPEN) return;
@@ -378,17 +437,61 @@ export class TerminalSession {
       att.sentSeq = att.ackedSeq = this.buffer.start;
       this.send(att, { type: "reset", seq: att.sentSeq });
     }
-    const { highWater } = this.settings;
-    while (att.sentSeq < this.buffer.head) {
-      const room = ignoreWindow ? Infinity : highWater - (att.sentSeq - att.ackedSeq);
-      if (room <= 0) break;
-      const data = this.buffer.read(att.sentSeq, Math.min(room, TERMINAL_LIMITS.maxOutputFrame));
+    const { highWater, maxSocketBuffer } = this.settings;
+    for (;;) {
+      const nextMark = this.syncSize(att);
+      if (att.sentSeq >= this.buffer.head) break;
+      const window = ignoreWindow ? Infinity : highWater - (att.sentSeq - att.ackedSeq);
+      if (window <= 0) break;
+      const queue = maxSocketBuffer - ws.bufferedAmount;
+      if (queue <= 0 && !ignoreWindow) {
+        this.stats_.socketBufferStalls++;
+        this.awaitDrain(att);
+        break;
+      }
+      const room = Math.min(window, ignoreWindow ? Infinity : queue, nextMark - att.sentSeq, TERMINAL_LIMITS.maxOutputFrame);
+      const data = this.buffer.read(att.sentSeq, room);
       ws.send(data, { binary: true });
       att.sentSeq += data.length;
       const unacked = att.sentSeq - att.ackedSeq;
       if (unacked > this.stats_.maxUnacked) this.stats_.maxUnacked = unacked;
       if (ws.bufferedAmount > this.stats_.maxBufferedAmount) this.stats_.maxBufferedAmount = ws.bufferedAmount;
     }
+  }
+
+  /** Looks at a socket again once its send queue may have drained. */
+  private awaitDrain(att: Attachment): void {
+    if (att.drainTimer || this.ended) return;
+    att.drainTimer = setTimeout(() => {
+      att.drainTimer = null;
+      if (this.clients.has(att)) this.pump(att);
+    }, DRAIN_POLL_MS);
+    att.drainTimer.unref();
+  }
+
+  /** The pty size in effect for the output byte at `seq`. */
+  private sizeAt(seq: number): SizeMark {
+    let found = this.sizeMarks[0]!;
+    for (const m of this.sizeMarks) {
+      if (m.seq > seq) break;
+      found = m;
+    }
+    return found;
+  }
+
+  /**
+   * Tells the socket the size in effect at its send position if it does not know it
+   * yet; returns the seq where the size changes next (frames must not cross it).
+   */
+  private syncSize(att: Attachment): number {
+    const at = this.sizeAt(att.sentSeq);
+    if (at.cols !== att.cols || at.rows !== att.rows) {
+      att.cols = at.cols;
+      att.rows = at.rows;
+      this.send(att, { type: "size", cols: at.cols, rows: at.rows });
+    }
+    const next = this.sizeMarks.find((m) => m.seq > att.sentSeq);
+    return next ? next.seq : Infinity;
   }
 
   // -------------------------------------------------------------------------
@@ -443,7 +546,7 @@ export class TerminalSession {
     return att.role === "learner" || this.controlHolder === att;
   }
 
-  private applyResize(cols: number, rows: number, from: Attachment): void {
+  private applyResize(cols: number, rows: number): void {
     if (cols === this.cols && rows === this.rows) return;
     this.cols = cols;
     this.rows = rows;
@@ -453,7 +556,23 @@ export class TerminalSession {
       this.settings.log("pty resize failed", err);
     }
     this.recorder?.resize(cols, rows);
-    this.broadcast({ type: "size", cols, rows }, from);
+    // Everything the shell prints from here on is at the new size: mark the stream, and let
+    // every socket that has caught up hear of it now (the others when their output gets there).
+    const head = this.buffer.head;
+    const last = this.sizeMarks.at(-1)!;
+    if (last.seq === head) this.sizeMarks[this.sizeMarks.length - 1] = { seq: head, cols, rows };
+    else this.sizeMarks.push({ seq: head, cols, rows });
+    this.pruneSizeMarks();
+    for (const c of this.clients) this.pump(c);
+  }
+
+  /** Drops marks no replay can reach any more (keeping the one in effect at the buffer's start). */
+  private pruneSizeMarks(): void {
+    const start = this.buffer.start;
+    let firstUseful = 0;
+    while (firstUseful + 1 < this.sizeMarks.length && this.sizeMarks[firstUseful + 1]!.seq <= start) firstUseful++;
+    if (this.sizeMarks.length - firstUseful > MAX_SIZE_MARKS) firstUseful = this.sizeMarks.length - MAX_SIZE_MARKS;
+    if (firstUseful > 0) this.sizeMarks.splice(0, firstUseful);
   }
 
   private isReadOnly(att: Attachment): boolean {
@@ -467,6 +586,8 @@ export class TerminalSession {
     for (const c of this.clients) {
       this.send(c, { type: "control", holder: holder?.participant ?? null, readOnly: this.isReadOnly(c) });
     }
+    // The keyboard goes back to the learner: so does the size (the instructor's pane may differ).
+    if (!holder && this.learnerSize && !this.ended) this.applyResize(this.learnerSize.cols, this.learnerSize.rows);
     this.checkFlow();
   }
 
@@ -517,6 +638,7 @@ export class TerminalSession {
     this.ended = true;
     for (const t of [this.flushTimer, this.heldTimer, this.idleTimer]) if (t) clearTimeout(t);
     this.flushTimer = this.heldTimer = this.idleTimer = null;
+    for (const c of this.clients) if (c.drainTimer) clearTimeout(c.drainTimer);
     this.clients.clear();
     this.controlHolder = null;
     this.onGone(this);

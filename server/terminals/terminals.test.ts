@@ -5,12 +5,20 @@
  */
 import { createHash } from "node:crypto";
 import http from "node:http";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import type { Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { encodeMessage, parseServerMessage, TERMINAL_FLOW, TerminalCloseCode, type ServerMessage } from "@/lib/terminal-protocol";
+import {
+  encodeMessage,
+  parseServerMessage,
+  TERMINAL_FLOW,
+  TERMINAL_LIMITS,
+  TerminalCloseCode,
+  type ServerMessage,
+} from "@/lib/terminal-protocol";
 import type { MachineName } from "@/lib/machines";
 import {
   containerExec,
@@ -20,6 +28,7 @@ import {
   startTestContainer,
   startTestServer,
   testSpawnSpec,
+  TestMachines,
   TestTerminal,
   type TestServer,
 } from "./testing";
@@ -33,7 +42,10 @@ const activity: string[] = [];
 /** Per-env authorization overrides; default: learner "Ada". */
 const authz = new Map<string, TerminalAuthResult>();
 const VIEWER_TOKEN = "instructor-token";
+const VIEWER = { headers: { Authorization: `Bearer ${VIEWER_TOKEN}` } };
 const terminals: TestTerminal[] = [];
+/** Environments with machines of their own (reset tests); the others share `container`. */
+const envMachines = new Map<string, TestMachines>();
 
 function term(envId: string, opts: ConstructorParameters<typeof TestTerminal>[1] = {}, machine: MachineName = "mail"): TestTerminal {
   const t = new TestTerminal(server.url(envId, machine), opts);
@@ -59,7 +71,7 @@ beforeAll(async () => {
       if (req.headers.authorization === `Bearer ${VIEWER_TOKEN}`) return { ok: true, role: "instructor", name: "Ms Teacher" };
       return authz.get(envId) ?? { ok: true, role: "learner", name: "Ada" };
     },
-    spawnSpec: () => testSpawnSpec(container),
+    spawnSpec: (envId, machine) => testSpawnSpec(envMachines.get(envId)?.name(machine) ?? container),
     onPrompt: (envId, machine, status) => prompts.push({ envId, machine, status }),
     onActivity: (envId) => activity.push(envId),
     recordingsDir,
@@ -73,8 +85,23 @@ afterAll(async () => {
   for (const t of terminals) t.close();
   await server?.close();
   if (container) await removeTestContainer(container);
+  await Promise.all([...envMachines.values()].map((m) => m.remove()));
   if (recordingsDir) await rm(recordingsDir, { recursive: true, force: true });
 });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A raw socket that said hello and got `ready`; collects text frames and output. */
+async function rawTerminal(envId: string, opts: { headers?: Record<string, string>; first?: (ws: WebSocket) => void } = {}) {
+  const ws = new WebSocket(server.url(envId, "mail"), opts.headers ? { headers: opts.headers } : undefined);
+  const messages: ServerMessage[] = [];
+  const output: Buffer[] = [];
+  ws.on("message", (d, isBinary) => (isBinary ? output.push(d as Buffer) : messages.push(parseServerMessage(d.toString())!)));
+  await new Promise((r) => ws.once("open", r));
+  ws.send(encodeMessage({ type: "hello", lastSeq: 0, cols: 80, rows: 24 }));
+  opts.first?.(ws);
+  return { ws, messages, text: () => Buffer.concat(output).toString("utf8") };
+}
 
 describe("terminal over WebSocket", () => {
   it("echoes typed input and runs commands", async () => {
@@ -136,7 +163,6 @@ describe("terminal over WebSocket", () => {
     await t.until(() => t.textLength - from > 200_000, "some output");
     t.drop();
     await t.waitStatus("reconnecting");
-    expect(t.type("x")).toBe(false); // stdin is off while disconnected
     await t.waitFor("SEQ-DONE\r\n", 60_000, from);
     expect(t.resets).toBe(0);
     expect(t.conn.sessionId).toBe(session);
@@ -450,5 +476,254 @@ describe("raw protocol", () => {
     const first = msgs[0] as ServerMessage;
     expect(first).toMatchObject({ type: "ready", seq: 0, role: "learner", readOnly: false });
     ws.close();
+  });
+});
+
+describe("input before ready", () => {
+  it("keeps keystrokes sent right after hello and types them once the shell is attached", async () => {
+    const envId = freshEnvId(); // a new session: the shell starts only after this hello
+    const raw = await rawTerminal(envId, { first: (ws) => ws.send(Buffer.from("echo early-$((2*21))\r")) });
+    await expect.poll(() => raw.text(), { timeout: 15_000 }).toContain("early-42\r\n");
+    expect(raw.messages[0]).toMatchObject({ type: "ready" });
+    raw.ws.close();
+  });
+
+  it("refuses a flood before ready visibly (1008), not silently", async () => {
+    const slowStart = freshEnvId();
+    const raw = await rawTerminal(slowStart, {
+      // Two frames (each below maxPayload) that together exceed what is kept before ready.
+      first: (ws) => {
+        ws.send(Buffer.alloc(TERMINAL_LIMITS.maxEarlyInput / 2, 0x61));
+        ws.send(Buffer.alloc(TERMINAL_LIMITS.maxEarlyInput / 2 + 1, 0x61));
+      },
+    });
+    const [code, reason] = await new Promise<[number, string]>((r) => raw.ws.once("close", (c, why) => r([c, why.toString()])));
+    expect(code).toBe(TerminalCloseCode.POLICY);
+    expect(reason).toMatch(/input before ready/);
+  });
+
+  it("the client keeps what is typed while reconnecting and sends it to the same shell", async () => {
+    const envId = freshEnvId();
+    const t = await ready(envId, { backoff: { initialMs: 700, maxMs: 700, factor: 1, jitter: 0 } });
+    const session = t.conn.sessionId;
+    const from = t.textLength;
+    t.drop();
+    await t.waitStatus("reconnecting");
+    expect(t.type("echo queued-$((3*3))\r")).toBe(true);
+    expect(t.state.queuedInput).toBeGreaterThan(0);
+    await t.waitStatus("open", 10_000);
+    await t.waitFor("queued-9\r\n", 10_000, from);
+    expect(t.conn.sessionId).toBe(session);
+    expect(t.state.queuedInput).toBe(0);
+    expect(t.state.inputNotice).toBeNull();
+  });
+
+  it("the client drops (and says so) what was typed for a shell that did not come back", async () => {
+    const envId = freshEnvId();
+    const t = await ready(envId, { backoff: { initialMs: 700, maxMs: 700, factor: 1, jitter: 0 } });
+    await server.handler.closeEnvironment(envId); // 1012: the next connection gets a new shell
+    await t.waitStatus("reconnecting");
+    expect(t.type("touch /tmp/typed-for-the-old-shell\r")).toBe(true);
+    await t.until(() => t.resets > 0 && t.state.status === "open", "new shell");
+    await t.until(() => t.state.inputNotice === "dropped", "dropped notice");
+    await t.waitFor(PROMPT);
+    expect(await containerExec(container, "test -e /tmp/typed-for-the-old-shell && echo yes || echo no")).toBe("no\n");
+    // Typing far too much while away is refused, not silently lost.
+    t.drop();
+    await t.waitStatus("reconnecting");
+    expect(t.type("x".repeat(TERMINAL_LIMITS.maxQueuedInput + 1))).toBe(false);
+    expect(t.state.inputNotice).toBe("refused");
+  });
+});
+
+describe("a client that acks what it never reads", () => {
+  it("cannot make the server queue more than maxSocketBuffer for it; the pty pauses", async () => {
+    const envId = freshEnvId();
+    const raw = await rawTerminal(envId);
+    await expect.poll(() => raw.messages.some((m) => m.type === "ready"), { timeout: 10_000 }).toBe(true);
+    // Stop reading the socket (the kernel buffers fill, then the server's send queue would),
+    // but keep claiming to have processed everything.
+    (raw.ws as unknown as { _socket: Socket })._socket.pause();
+    raw.ws.send(Buffer.from("yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\r"));
+    const liar = setInterval(() => raw.ws.send(encodeMessage({ type: "ack", seq: Number.MAX_SAFE_INTEGER })), 5);
+    try {
+      const session = () => server.handler.session(envId, "mail")!;
+      const rss0 = process.memoryUsage().rss;
+      // Long enough for `yes` to fill the kernel's socket buffers many times over.
+      await sleep(5000);
+      const stats = session().stats();
+      console.log("false-ack stats", stats, "rss growth MiB", (process.memoryUsage().rss - rss0) / 2 ** 20);
+      expect(stats.maxBufferedAmount).toBeLessThanOrEqual(TERMINAL_FLOW.maxSocketBuffer + TERMINAL_LIMITS.maxOutputFrame);
+      expect(stats.socketBufferStalls).toBeGreaterThan(0);
+      expect(stats.paused).toBe(true);
+      // The shell is held at high water: no more output is produced while nobody reads.
+      const head = stats.head;
+      await sleep(500);
+      expect(session().stats().head - head).toBeLessThanOrEqual(256 * 1024);
+    } finally {
+      clearInterval(liar);
+      raw.ws.terminate();
+      await server.handler.closeEnvironment(envId);
+    }
+  });
+});
+
+describe("machines reset", () => {
+  it("closes terminals with 4100 first, holds reconnects, and comes back on the new machines without exec errors", async () => {
+    const envId = freshEnvId();
+    const m = await TestMachines.create(envId);
+    envMachines.set(envId, m);
+    const mail = await ready(envId);
+    const partner = term(envId, {}, "partner");
+    await partner.waitFor(PROMPT);
+    mail.type("touch /root/old-machine\r");
+    await mail.waitFor(PROMPT, 5000, mail.textLength);
+    const oldSession = mail.conn.sessionId;
+
+    let resetRan = false;
+    await server.handler.resetEnvironment(envId, async () => {
+      // The sessions were closed before the machines go, and nothing attaches meanwhile.
+      expect(server.handler.sessions().filter((s) => s.envId === envId)).toEqual([]);
+      await m.reset();
+      await sleep(300); // reconnects arrive while the machines are being replaced: held, not started
+      expect(server.handler.sessions().filter((s) => s.envId === envId)).toEqual([]);
+      resetRan = true;
+    });
+    expect(resetRan).toBe(true);
+    for (const t of [mail, partner]) {
+      await t.until(() => t.state.status === "open" && t.conn.sessionId !== oldSession, "a new shell", 30_000);
+      await t.waitFor(PROMPT, 30_000);
+      const statuses = t.states.map((s) => s.status);
+      expect(statuses).toContain("resetting");
+      expect(statuses).not.toContain("exited");
+      expect(statuses).not.toContain("failed");
+      expect(t.states.some((s) => s.closeCode === TerminalCloseCode.MACHINES_RESET)).toBe(true);
+      expect(t.text).not.toMatch(/OCI runtime|exec failed|connection reset by peer/);
+    }
+    const from = mail.textLength;
+    mail.type("test -e /root/old-machine && echo old || echo new-machine\r");
+    await mail.waitFor("new-machine\r\n", 10_000, from);
+  });
+});
+
+describe("the end of an environment", () => {
+  it.each([
+    ["class-ended", TerminalCloseCode.CLASS_ENDED],
+    ["removed", TerminalCloseCode.ENVIRONMENT_REMOVED],
+  ] as const)("%s: closes with %i, the client stops for good, late sockets get the same", async (why, code) => {
+    const envId = freshEnvId();
+    const t = await ready(envId);
+    await server.handler.removeEnvironment(envId, why);
+    await t.waitStatus("ended");
+    expect(t.state.closeCode).toBe(code);
+    await sleep(600);
+    expect(t.sockets.length).toBe(1); // no reconnect
+    t.conn.retryNow();
+    await sleep(200);
+    expect(t.sockets.length).toBe(1);
+    const late = term(envId);
+    await late.waitStatus("ended");
+    expect(late.state.closeCode).toBe(code);
+    expect(server.handler.session(envId, "mail")).toBeUndefined();
+  });
+});
+
+/**
+ * Runs `stty size` until it prints `expected`: the docker CLI passes a pty resize on to
+ * the container's pty by an API call of its own, a few ms after ours.
+ */
+async function sttySays(t: TestTerminal, expected: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const from = t.textLength;
+    t.type("stty size\r");
+    await t.waitFor(/\d+ \d+\r\n/, 10_000, from);
+    if (t.textFrom(from).includes(`${expected}\r\n`)) return;
+    if (Date.now() > deadline) throw new Error(`stty size never said ${expected}`);
+    await sleep(100);
+  }
+}
+
+describe("viewers at another size", () => {
+  it("get the session's size in ready and every later size in order with the output", async () => {
+    const envId = freshEnvId();
+    const learner = await ready(envId, { cols: 120, rows: 30 });
+    const viewer = term(envId, { cols: 70, rows: 20, ...VIEWER });
+    await viewer.waitStatus("open");
+    expect(viewer.state.ptySize).toEqual({ cols: 120, rows: 30 });
+    expect(viewer.sizes.at(-1)).toMatchObject({ cols: 120, rows: 30 });
+
+    learner.conn.resize(100, 25);
+    await viewer.until(() => viewer.sizes.some((z) => z.cols === 100), "size notice");
+    const resizedAt = viewer.sizes.find((z) => z.cols === 100)!.atByte;
+    await sttySays(learner, "25 100");
+    await viewer.waitFor("25 100");
+    // The notice came before the output written at that size.
+    expect(viewer.output().subarray(0, resizedAt).toString()).not.toContain("25 100");
+
+    // A late viewer replays from the start: 120×30 first, then 100×25 exactly where it changed.
+    const late = term(envId, { cols: 60, rows: 20, ...VIEWER });
+    await late.waitFor("25 100");
+    expect(late.sizes[0]).toMatchObject({ cols: 120, rows: 30, atByte: 0 });
+    const lateResize = late.sizes.find((z) => z.cols === 100)!;
+    expect(lateResize.atByte).toBeGreaterThan(0);
+    const lateOut = late.output();
+    expect(lateOut.subarray(0, lateResize.atByte).toString()).not.toContain("25 100");
+    expect(lateOut.subarray(lateResize.atByte).toString()).toContain("25 100");
+
+    // An instructor who takes over sets the size; handing back restores the learner's.
+    viewer.conn.takeControl(true);
+    await viewer.until(() => !viewer.state.readOnly, "control");
+    viewer.conn.resize(70, 20);
+    await learner.until(() => learner.state.ptySize?.cols === 70, "learner told of the helper's size");
+    viewer.conn.takeControl(false);
+    await learner.until(() => learner.state.ptySize?.cols === 100, "learner's size restored");
+    await sttySays(learner, "25 100");
+  });
+});
+
+describe("recordings", () => {
+  it("stop at the environment's cap across shells and machines, and are deleted with the environment", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "maillab-rec-cap-"));
+    const cap = 64 * 1024;
+    const capped = await startTestServer({
+      authorize: () => ({ ok: true, role: "learner", name: "Ada" }),
+      spawnSpec: () => testSpawnSpec(container),
+      recordingsDir: dir,
+      maxEnvironmentRecordingBytes: cap,
+      pingIntervalMs: 0,
+      log: () => {},
+    });
+    try {
+      const envId = freshEnvId();
+      const used = async () => (await capped.handler.listRecordings(envId)).reduce((n, r) => n + r.bytes, 0);
+      for (const machine of ["mail", "partner", "mail"] as const) {
+        const t = new TestTerminal(capped.url(envId, machine)).connect();
+        terminals.push(t);
+        await t.waitFor(PROMPT);
+        const from = t.textLength;
+        t.type("seq 1 4000; echo DO''NE\r"); // ~19 KB of output, ~25 KB recorded (JSON-escaped) each
+        await t.waitFor("DONE\r\n", 20_000, from);
+        t.close();
+        await capped.handler.closeEnvironment(envId);
+      }
+      const recs = await capped.handler.listRecordings(envId);
+      expect(recs.length).toBeGreaterThanOrEqual(2);
+      // The cap holds across the three shells (a closing "truncated" marker may pass it by a line).
+      expect(await used()).toBeLessThanOrEqual(cap + 256);
+      expect(await used()).toBeGreaterThan(cap / 2);
+      const last = await readFile(recs.at(-1)!.file, "utf8").catch(() => "");
+      const all = (await Promise.all(recs.map((r) => readFile(r.file, "utf8")))).join("");
+      expect(all).toContain("recording truncated: the environment's recording limit reached");
+      expect(last.length).toBeLessThanOrEqual(cap);
+
+      await capped.handler.removeEnvironment(envId, "removed");
+      await capped.handler.deleteRecordings(envId);
+      expect(await capped.handler.listRecordings(envId)).toEqual([]);
+      expect(await readdir(dir)).not.toContain(envId);
+    } finally {
+      await capped.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

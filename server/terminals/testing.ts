@@ -27,12 +27,13 @@ export const PROMPT_COMMAND = `printf '\\033]7717;prompt;%s\\007' $?`;
 
 export const TEST_IMAGE = process.env.MAILLAB_TERMINAL_TEST_IMAGE ?? "maillab/base:bookworm";
 
-/** Starts a labelled throwaway container; returns its id. */
-export async function startTestContainer(image = TEST_IMAGE): Promise<string> {
+/** Starts a labelled throwaway container (optionally `--name`d, e.g. to replace it like a reset does); returns its id. */
+export async function startTestContainer(image = TEST_IMAGE, name?: string): Promise<string> {
   const { stdout } = await run("docker", [
     "run",
     "-d",
     "--rm",
+    ...(name ? ["--name", name] : []),
     "--label",
     "maillab.test=1",
     "--label",
@@ -42,6 +43,40 @@ export async function startTestContainer(image = TEST_IMAGE): Promise<string> {
     "infinity",
   ]);
   return stdout.trim();
+}
+
+/**
+ * A stand-in for an environment's machines: one named container per machine, and
+ * `reset()` replaces both the way the app's reset does (the old ones are killed and
+ * removed, new ones with the same names started), so shells opened by name land on
+ * the new machines.
+ */
+export class TestMachines {
+  constructor(readonly envId: string) {}
+
+  /** New machines for `envId`, started. */
+  static async create(envId: string): Promise<TestMachines> {
+    const m = new TestMachines(envId);
+    await m.start();
+    return m;
+  }
+
+  name(machine: MachineName): string {
+    return `maillab-test-${this.envId}-${machine}`;
+  }
+
+  async start(): Promise<void> {
+    await Promise.all((["mail", "partner"] as const).map((m) => startTestContainer(TEST_IMAGE, this.name(m))));
+  }
+
+  async reset(): Promise<void> {
+    await this.remove();
+    await this.start();
+  }
+
+  async remove(): Promise<void> {
+    await Promise.all((["mail", "partner"] as const).map((m) => removeTestContainer(this.name(m))));
+  }
 }
 
 export async function removeTestContainer(id: string): Promise<void> {
@@ -116,6 +151,8 @@ export class TestTerminal {
   bytes = 0;
   resets = 0;
   states: ConnectionState[] = [];
+  /** `size` notices (and the one in `ready`), with the output byte count at which each came. */
+  sizes: { cols: number; rows: number; atByte: number }[] = [];
   private waiters: (() => void)[] = [];
   private processQueue: Promise<void> = Promise.resolve();
 
@@ -154,6 +191,11 @@ export class TestTerminal {
         this.joined = "";
         this.chunks.length = 0;
         this.decoder = new TextDecoder();
+        this.wake();
+      },
+      onSize: (cols, rows) => {
+        this.sizes.push({ cols, rows, atByte: this.bytes });
+        opts.onSize?.(cols, rows);
         this.wake();
       },
       onState: (s) => {

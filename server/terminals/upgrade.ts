@@ -21,7 +21,13 @@ import {
   type HelloMessage,
   type TerminalRole,
 } from "@/lib/terminal-protocol";
-import { listRecordings, type RecordingInfo } from "./recorder";
+import {
+  DEFAULT_MAX_ENVIRONMENT_RECORDING_BYTES,
+  deleteRecordings,
+  listRecordings,
+  RecordingQuota,
+  type RecordingInfo,
+} from "./recorder";
 import { TerminalSession, type Attachment, type SessionSettings, type SessionStats, type SpawnSpec } from "./session";
 
 export type TerminalAuthResult =
@@ -43,10 +49,17 @@ export interface TerminalServerOptions {
   recordingsDir?: string | null;
   /** A recording stops taking output past this size. Default 64 MiB. */
   maxRecordingBytes?: number;
+  /**
+   * All recordings of one environment together (on disk, across its shells) stop
+   * growing past this. Default {@link DEFAULT_MAX_ENVIRONMENT_RECORDING_BYTES} (128 MiB).
+   */
+  maxEnvironmentRecordingBytes?: number;
   /** A session nobody is attached to is ended after this long. Default 10 min. */
   idleGraceMs?: number;
   /** Default {@link TERMINAL_FLOW}. */
   highWater?: number;
+  /** Most output queued per socket (ws `bufferedAmount`) whatever it acks. Default {@link TERMINAL_FLOW.maxSocketBuffer}. */
+  maxSocketBuffer?: number;
   lowWater?: number;
   replayBytes?: number;
   /** Output coalescing delay. Default 5 ms. */
@@ -70,10 +83,29 @@ export interface TerminalServerOptions {
   log?: (message: string, err?: unknown) => void;
 }
 
+/** Why an environment's terminals end for good (the close code each gets). */
+export type EnvironmentGoneReason = "removed" | "class-ended";
+
 export interface TerminalUpgradeHandler {
   (req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Ends the sessions of an environment (stop, reset, destroy). Clients reconnect after 1012, never after 44xx. */
+  /** Ends the sessions of an environment (stop, re-create). Clients reconnect after 1012, never after 44xx. */
   closeEnvironment(envId: string, code?: number, reason?: string): Promise<void>;
+  /**
+   * Replaces an environment's machines without garbling its terminals: closes its
+   * sessions with {@link TerminalCloseCode.MACHINES_RESET} *before* `work` (the
+   * reset) runs, holds every socket that reconnects meanwhile (no shell is started
+   * on machines that are going away), and starts new shells once `work` settled.
+   * Resolves or rejects with `work`.
+   */
+  resetEnvironment<T>(envId: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * The environment is going away for good: its sessions close with
+   * {@link TerminalCloseCode.ENVIRONMENT_REMOVED} or {@link TerminalCloseCode.CLASS_ENDED}
+   * (clients stop reconnecting), and sockets that still arrive are closed the same way.
+   */
+  removeEnvironment(envId: string, reason: EnvironmentGoneReason): Promise<void>;
+  /** Deletes an environment's recordings (after `removeEnvironment`: its recorders are closed by then). */
+  deleteRecordings(envId: string): Promise<void>;
   /** Live sessions, for dashboards and tests. */
   sessions(): TerminalSessionInfo[];
   /** The live session of one terminal, if any (tests and diagnostics). */
@@ -91,6 +123,16 @@ export interface TerminalSessionInfo {
   startedAt: number;
   participants: { name: string; role: TerminalRole }[];
   stats: SessionStats;
+}
+
+/** getSession's answer for an environment that was removed: close with its code. */
+class EnvironmentGoneError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
 }
 
 function defaultCheckOrigin(origin: string | undefined, req: IncomingMessage): boolean {
@@ -122,6 +164,7 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
   const settings: SessionSettings = {
     highWater: options.highWater ?? TERMINAL_FLOW.highWater,
     lowWater: options.lowWater ?? TERMINAL_FLOW.lowWater,
+    maxSocketBuffer: options.maxSocketBuffer ?? TERMINAL_FLOW.maxSocketBuffer,
     replayBytes: options.replayBytes ?? TERMINAL_FLOW.replayBytes,
     coalesceMs: options.coalesceMs ?? 5,
     eagerMs: options.eagerMs ?? 30,
@@ -148,21 +191,52 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
 
   const live = new Map<string, TerminalSession>();
   const starting = new Map<string, Promise<TerminalSession>>();
+  /** Environments whose machines are being reset: new shells wait for this. */
+  const resetting = new Map<string, Promise<void>>();
+  /** Environments gone for good → the close code their sockets get (kept a while for late reconnects). */
+  const gone = new Map<string, { code: number; reason: string; at: number }>();
+  const GONE_MEMORY_MS = 30 * 60_000;
+  /** Recording budgets per environment (loaded from disk on its first session). */
+  const quotas = new Map<string, Promise<RecordingQuota>>();
+  const maxEnvRecording = options.maxEnvironmentRecordingBytes ?? DEFAULT_MAX_ENVIRONMENT_RECORDING_BYTES;
   let shuttingDown = false;
   const key = (envId: string, machine: string) => `${envId}/${machine}`;
 
+  function quotaFor(envId: string): Promise<RecordingQuota> | undefined {
+    const dir = settings.recordingsDir;
+    if (!dir) return undefined;
+    let q = quotas.get(envId);
+    if (!q) {
+      q = RecordingQuota.forEnvironment(dir, envId, maxEnvRecording);
+      quotas.set(envId, q);
+    }
+    return q;
+  }
+
   async function getSession(envId: string, machine: MachineName, hello: HelloMessage): Promise<TerminalSession> {
     const k = key(envId, machine);
+    // Machines being replaced: no shell on the old ones (it would die with "exec failed").
+    for (let hold = resetting.get(envId); hold; hold = resetting.get(envId)) await hold;
+    const goneInfo = gone.get(envId);
+    if (goneInfo) throw new EnvironmentGoneError(goneInfo.code, goneInfo.reason);
     const existing = live.get(k);
     if (existing && !existing.isEnded) return existing;
     let pending = starting.get(k);
     if (!pending) {
       pending = (async () => {
-        const spec = await options.spawnSpec(envId, machine);
+        const [spec, quota] = await Promise.all([options.spawnSpec(envId, machine), quotaFor(envId)]);
         if (shuttingDown) throw new Error("shutting down");
-        const s = new TerminalSession(envId, machine, spec, { cols: hello.cols, rows: hello.rows }, settings, (gone) => {
-          if (live.get(k) === gone) live.delete(k);
-        });
+        const s = new TerminalSession(
+          envId,
+          machine,
+          spec,
+          { cols: hello.cols, rows: hello.rows },
+          settings,
+          (ended) => {
+            if (live.get(k) === ended) live.delete(k);
+          },
+          quota,
+        );
         live.set(k, s);
         return s;
       })().finally(() => starting.delete(k));
@@ -190,23 +264,50 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
   pinger?.unref();
 
   function onConnection(ws: WebSocket, envId: string, machine: MachineName, role: TerminalRole, name: string): void {
+    const goneInfo = gone.get(envId);
+    if (goneInfo) {
+      ws.close(goneInfo.code, goneInfo.reason);
+      return;
+    }
     alive.set(ws, true);
     ws.on("pong", () => alive.set(ws, true));
     let session: TerminalSession | null = null;
     let att: Attachment | null = null;
     let greeted = false;
+    /** Keystrokes that came after `hello`, before the shell was attached: typed in once it is. */
+    let early: Buffer[] | null = [];
+    let earlyBytes = 0;
     const helloTimer = setTimeout(() => ws.close(TerminalCloseCode.POLICY, "no hello"), helloTimeoutMs);
 
     const invalid = (why: string) => {
       ws.close(TerminalCloseCode.INVALID_FRAME, why.slice(0, 120));
     };
 
+    /** Attaches to the session; one that ended meanwhile (a reset) is replaced by the next. */
+    const attach = async (hello: HelloMessage): Promise<void> => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const s = await getSession(envId, machine, hello);
+        if (ws.readyState !== ws.OPEN) return;
+        if (s.isEnded) continue;
+        session = s;
+        att = s.attach(ws, name, role, hello);
+        const pending = early ?? [];
+        early = null;
+        for (const chunk of pending) s.input(att, chunk);
+        return;
+      }
+      throw new Error("the session kept ending while attaching");
+    };
+
     ws.on("message", (data: RawData, isBinary: boolean) => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       if (isBinary) {
         if (!greeted) return invalid("hello first");
-        if (session && att) session.input(att, buf);
-        return; // input before the session is ready is dropped (the client only types after ready)
+        if (session && att) return session.input(att, buf);
+        earlyBytes += buf.length;
+        if (earlyBytes > TERMINAL_LIMITS.maxEarlyInput) return ws.close(TerminalCloseCode.POLICY, "too much input before ready");
+        early?.push(buf);
+        return;
       }
       const msg = parseClientMessage(buf.toString("utf8"));
       if (!msg) return invalid("invalid control message");
@@ -214,20 +315,13 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
         if (greeted) return invalid("duplicate hello");
         greeted = true;
         clearTimeout(helloTimer);
-        getSession(envId, machine, msg).then(
-          (s) => {
-            if (ws.readyState !== ws.OPEN) return;
-            session = s;
-            att = s.attach(ws, name, role, msg);
-          },
-          (err: unknown) => {
-            log(`cannot start terminal ${envId}/${machine}`, err);
-            if (ws.readyState === ws.OPEN) {
-              ws.send(encodeMessage({ type: "error", message: "The terminal could not be started." }));
-              ws.close(TerminalCloseCode.SERVER_ERROR, "cannot start terminal");
-            }
-          },
-        );
+        attach(msg).catch((err: unknown) => {
+          if (ws.readyState !== ws.OPEN) return;
+          if (err instanceof EnvironmentGoneError) return ws.close(err.code, err.reason);
+          log(`cannot start terminal ${envId}/${machine}`, err);
+          ws.send(encodeMessage({ type: "error", message: "The terminal could not be started." }));
+          ws.close(TerminalCloseCode.SERVER_ERROR, "cannot start terminal");
+        });
         return;
       }
       if (!greeted) return invalid("hello first");
@@ -270,7 +364,7 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
     });
   }) as TerminalUpgradeHandler;
 
-  handler.closeEnvironment = async (envId, code = TerminalCloseCode.RESTARTED, reason = "environment closed") => {
+  const closeEnvironment = async (envId: string, code: number = TerminalCloseCode.RESTARTED, reason = "environment closed") => {
     const ends: Promise<void>[] = [];
     // Sessions still starting (spawnSpec may be resuming the machines) are ended once they exist.
     for (const [k, pending] of starting) {
@@ -278,6 +372,35 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
     }
     for (const s of live.values()) if (s.envId === envId) ends.push(s.end(code, reason));
     await Promise.all(ends);
+  };
+  handler.closeEnvironment = closeEnvironment;
+  handler.resetEnvironment = async <T>(envId: string, work: () => Promise<T>): Promise<T> => {
+    // Resets of one environment queue up behind each other (each holds new shells until it is done).
+    const before = resetting.get(envId);
+    let release!: () => void;
+    const hold = new Promise<void>((r) => (release = r));
+    const chained = (before ?? Promise.resolve()).then(() => hold);
+    resetting.set(envId, chained);
+    try {
+      if (before) await before;
+      await closeEnvironment(envId, TerminalCloseCode.MACHINES_RESET, "machines reset");
+      return await work();
+    } finally {
+      release();
+      if (resetting.get(envId) === chained) resetting.delete(envId);
+    }
+  };
+  handler.removeEnvironment = async (envId, why) => {
+    const code = why === "class-ended" ? TerminalCloseCode.CLASS_ENDED : TerminalCloseCode.ENVIRONMENT_REMOVED;
+    const reason = why === "class-ended" ? "class ended" : "environment removed";
+    const now = Date.now();
+    for (const [id, g] of gone) if (now - g.at > GONE_MEMORY_MS) gone.delete(id);
+    gone.set(envId, { code, reason, at: now });
+    await closeEnvironment(envId, code, reason);
+  };
+  handler.deleteRecordings = async (envId) => {
+    quotas.delete(envId);
+    if (settings.recordingsDir) await deleteRecordings(settings.recordingsDir, envId);
   };
   handler.sessions = () =>
     [...live.values()].map((s) => ({
