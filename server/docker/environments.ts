@@ -155,6 +155,8 @@ interface EnvRecord {
   /** Serialises operations on one environment. */
   lock: Promise<void>;
   busy: number;
+  /** Every machine has reported ready since it last started: waitReady() needs no exec. */
+  ready: boolean;
 }
 
 function statusCode(error: unknown): number | undefined {
@@ -383,6 +385,9 @@ export class EnvironmentManager {
 
   /** Waits until `/run/maillab/ready` exists in the machines (services started by the image's init). */
   async waitReady(id: string, { timeoutMs = DEFAULT_READY_TIMEOUT_MS, machines = ENVIRONMENT_MACHINES }: { timeoutMs?: number; machines?: readonly EnvironmentMachine[] } = {}): Promise<void> {
+    const record = this.envs.get(id);
+    // Asked before every evaluation: once the machines are up, answer without a round trip.
+    if (record?.ready && record.status === "running") return;
     const poll = `while [ ! -e ${READY_FILE} ]; do sleep 0.05; done`;
     await Promise.all(
       machines.map(async (machine) => {
@@ -392,6 +397,7 @@ export class EnvironmentManager {
         }
       }),
     );
+    if (record && machines.length === ENVIRONMENT_MACHINES.length && record.status === "running") record.ready = true;
   }
 
   /** Runs a command in a machine (checks, solve scripts). Throws EnvironmentError when the environment is not running. */
@@ -552,6 +558,7 @@ export class EnvironmentManager {
       timings: { requestedAt: createdAt, fromPool: false },
       lock: Promise.resolve(),
       busy: 0,
+      ready: false,
     };
   }
 
@@ -757,6 +764,7 @@ export class EnvironmentManager {
   private setStatus(record: EnvRecord, status: EnvironmentStatus, error?: string): void {
     const previous = record.status;
     record.status = status;
+    if (status !== "running") record.ready = false;
     record.error = status === "error" ? error : undefined;
     if (previous !== status) this.emit(record, previous);
   }
@@ -806,6 +814,7 @@ export class EnvironmentManager {
     if (!current || current.containerId !== event.containerId) return; // an old container (reset) or a stranger
     if (event.action === "die" || event.action === "stop") {
       current.state = "stopped";
+      record.ready = false;
       this.channels.get(`${id}/${machine}`)?.close();
       this.channels.delete(`${id}/${machine}`);
     }
