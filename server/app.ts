@@ -67,13 +67,16 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
     resume: (id) => manager.resume(id),
     waitReady: (id) => manager.waitReady(id),
     stop: (id) => manager.stop(id),
+    // Terminals close (4100) before the machines go and come back on the new ones by themselves.
     reset: async (id, params) => {
-      await terminals.closeEnvironment(id, undefined, "environment reset");
-      await manager.reset(id, { params });
+      await terminals.resetEnvironment(id, () => manager.reset(id, { params }));
     },
     destroy: async (id) => {
-      await terminals.closeEnvironment(id, undefined, "environment removed");
+      const row = store.getEnvironment(id);
+      const classEnded = Boolean(row?.classId && store.getClass(row.classId)?.endedAt);
+      await terminals.removeEnvironment(id, classEnded ? "class-ended" : "removed"); // 4411 / 4410: clients stop
       await manager.destroy(id);
+      await terminals.deleteRecordings(id);
     },
     touch: (id) => manager.touch(id),
     fillPool: (n) => manager.fillPool(n),
@@ -103,6 +106,7 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
     onEnter: (envId) => maillab.onEnter(envId),
     onActivity: (envId) => manager.touch(envId),
     recordingsDir,
+    maxEnvironmentRecordingBytes: config.recordingMaxBytesPerEnvironment,
     log: (line, err) => log(`[terminals] ${line}${err ? ` ${err instanceof Error ? err.message : String(err)}` : ""}`),
   });
 

@@ -27,6 +27,8 @@ const envSchema = z.object({
    * turns a 1.3-4 s cold start on a 2-core machine into ~30 ms for the next learner.
    */
   MAILLAB_WARM_POOL: z.coerce.number().int().min(0).max(200).default(1),
+  /** All terminal recordings of one environment together stop growing here (MiB; see server/terminals/recorder.ts). */
+  MAILLAB_RECORDING_MAX_MB: z.coerce.number().positive().max(1024 * 1024).default(128),
   /** Build missing lab images at startup (1) or only report them missing (0). */
   MAILLAB_BUILD_IMAGES: z.enum(["0", "1"]).default("1"),
   NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
@@ -52,6 +54,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     idleStopMs: e.MAILLAB_IDLE_STOP_MINUTES,
     ttlMs: e.MAILLAB_TTL_MINUTES,
     warmPool: e.MAILLAB_WARM_POOL,
+    recordingMaxBytesPerEnvironment: Math.round(e.MAILLAB_RECORDING_MAX_MB * 1024 * 1024),
     buildImages: e.MAILLAB_BUILD_IMAGES === "1",
     dev: e.MAILLAB_DEV === "1",
   };
