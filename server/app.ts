@@ -91,9 +91,11 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
       const principal = auth.authenticate({ cookie: req.headers.cookie, authorization: req.headers.authorization });
       if (!principal) return { ok: false, status: 401 };
       const row = store.getEnvironment(envId);
-      if (!row || row.destroyedAt) return { ok: false, status: 404 };
+      if (!row) return { ok: false, status: 404 };
+      if (principal.kind === "learner" && row.learnerId !== principal.learnerId) return { ok: false, status: 403 };
+      // Gone: the browser is told why (4411 / 4410) instead of a 404 it cannot see and would retry.
+      if (row.destroyedAt) return { ok: false, status: 410, gone: row.classId && store.getClass(row.classId)?.endedAt ? "class-ended" : "removed" };
       if (principal.kind === "instructor") return { ok: true, role: "instructor", name: "Instructor" };
-      if (row.learnerId !== principal.learnerId) return { ok: false, status: 403 };
       return { ok: true, role: "learner", name: store.getLearner(principal.learnerId)?.name ?? "learner" };
     },
     spawnSpec: async (envId, machine) => {

@@ -626,6 +626,17 @@ describe("the end of an environment", () => {
     expect(late.state.closeCode).toBe(code);
     expect(server.handler.session(envId, "mail")).toBeUndefined();
   });
+
+  it("an environment that authorize says is gone (410) gets its close code, not an HTTP error the browser would retry", async () => {
+    const envId = freshEnvId();
+    authz.set(envId, { ok: false, status: 410, gone: "class-ended" });
+    const t = term(envId);
+    await t.waitStatus("ended");
+    expect(t.state.closeCode).toBe(TerminalCloseCode.CLASS_ENDED);
+    await sleep(500);
+    expect(t.sockets.length).toBe(1);
+    expect(server.handler.session(envId, "mail")).toBeUndefined();
+  });
 });
 
 /**

@@ -32,7 +32,13 @@ import { TerminalSession, type Attachment, type SessionSettings, type SessionSta
 
 export type TerminalAuthResult =
   | { ok: true; role: "learner" | "instructor"; name: string }
-  | { ok: false; status: 401 | 403 | 404 };
+  | { ok: false; status: 401 | 403 | 404 }
+  /**
+   * The environment is gone (the request is otherwise allowed): the socket is upgraded
+   * and closed at once with 4410 / 4411, because a browser cannot read an HTTP status
+   * of a refused upgrade and would keep retrying.
+   */
+  | { ok: false; status: 410; gone: EnvironmentGoneReason };
 
 export interface TerminalServerOptions {
   /** Who may open this terminal: the environment's learner, or the class's instructor. */
@@ -123,6 +129,12 @@ export interface TerminalSessionInfo {
   startedAt: number;
   participants: { name: string; role: TerminalRole }[];
   stats: SessionStats;
+}
+
+function goneClose(why: EnvironmentGoneReason): { code: number; reason: string } {
+  return why === "class-ended"
+    ? { code: TerminalCloseCode.CLASS_ENDED, reason: "class ended" }
+    : { code: TerminalCloseCode.ENVIRONMENT_REMOVED, reason: "environment removed" };
 }
 
 /** getSession's answer for an environment that was removed: close with its code. */
@@ -351,6 +363,11 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
       log("authorize failed", err);
       return rejectUpgrade(socket, 500);
     }
+    if (!auth.ok && auth.status === 410) {
+      const { code, reason } = goneClose(auth.gone);
+      if (!socket.destroyed) wss.handleUpgrade(req, socket, head, (ws) => ws.close(code, reason));
+      return;
+    }
     if (!auth.ok) return rejectUpgrade(socket, auth.status);
     if (socket.destroyed) return;
     const role: TerminalRole = auth.role === "learner" ? "learner" : "viewer";
@@ -391,8 +408,7 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
     }
   };
   handler.removeEnvironment = async (envId, why) => {
-    const code = why === "class-ended" ? TerminalCloseCode.CLASS_ENDED : TerminalCloseCode.ENVIRONMENT_REMOVED;
-    const reason = why === "class-ended" ? "class ended" : "environment removed";
+    const { code, reason } = goneClose(why);
     const now = Date.now();
     for (const [id, g] of gone) if (now - g.at > GONE_MEMORY_MS) gone.delete(id);
     gone.set(envId, { code, reason, at: now });
