@@ -20,8 +20,9 @@
  *   (`seq`), and the 40 opened ten at a time (`burst10`).
  * Memory: the server process's RSS and JS heap (+ external buffers) growth per
  * attached terminal (this process also hosts the 50 light test clients, so it
- * is an upper bound), and the RSS of the per-terminal `docker exec` client
- * processes (the pty children), which dominate.
+ * is an upper bound), and the memory of the per-terminal `docker exec` client
+ * processes (the pty children), which dominate: RSS, and PSS / private pages,
+ * since most of the RSS is the docker binary's code shared by all of them.
  *
  * The machine's load average is reported too: on a shared 2-core box the tail
  * latencies are dominated by whatever else runs (compare the raw baselines).
@@ -136,13 +137,18 @@ async function busyTyping(typers: ((count: number, gap: () => number) => Promise
   return all.flat().sort((a, b) => a - b);
 }
 
-async function rssOfPid(pid: number): Promise<number> {
+/**
+ * Memory of a process from /proc/<pid>/smaps_rollup (bytes): `rss` counts the pages of the
+ * docker binary that all its processes share (~19 MiB), `pss` splits those among them, and
+ * `private` is what one more terminal really adds.
+ */
+async function memoryOfPid(pid: number): Promise<{ rss: number; pss: number; private: number }> {
   try {
-    const status = await readFile(`/proc/${pid}/status`, "utf8");
-    const m = /VmRSS:\s+(\d+) kB/.exec(status);
-    return m ? Number(m[1]) * 1024 : 0;
+    const text = await readFile(`/proc/${pid}/smaps_rollup`, "utf8");
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0) * 1024;
+    return { rss: kb("Rss"), pss: kb("Pss"), private: kb("Private_Dirty") + kb("Private_Clean") };
   } catch {
-    return 0;
+    return { rss: 0, pss: 0, private: 0 };
   }
 }
 
@@ -206,12 +212,14 @@ export async function benchTerminals(): Promise<Record<string, number>> {
     gc();
     await sleep(200);
     const memAll = process.memoryUsage();
+    const mib = 1024 * 1024;
     const js = (m: NodeJS.MemoryUsage) => m.heapUsed + m.external;
-    const ptyRss: number[] = [];
+    const ptyMem: { rss: number; pss: number; private: number }[] = [];
     for (const s of srv.handler.sessions()) {
       const sess = srv.handler.session(s.envId, s.machine);
-      if (sess) ptyRss.push(await rssOfPid(sess.pid));
+      if (sess) ptyMem.push(await memoryOfPid(sess.pid));
     }
+    const avgMib = (k: "rss" | "pss" | "private") => ptyMem.reduce((a, m) => a + m[k], 0) / Math.max(1, ptyMem.length) / mib;
 
     const echo50idle = (await typeAndTime(terms[TERMINALS - 1]!, 200, () => 10)).sort((a, b) => a - b);
 
@@ -234,7 +242,6 @@ export async function benchTerminals(): Promise<Record<string, number>> {
       await Promise.all(raws.map((r) => r.close()));
     }
 
-    const mib = 1024 * 1024;
     return {
       raw_docker_exec_echo1_p50_ms: round(percentile(raw1, 50)),
       raw_docker_exec_echo1_p99_ms: round(percentile(raw1, 99)),
@@ -257,7 +264,9 @@ export async function benchTerminals(): Promise<Record<string, number>> {
       server_rss_per_terminal_mib: round((memAll.rss - memOne.rss) / (TERMINALS - 1) / mib, 3),
       server_heap_per_terminal_kib: round((js(memAll) - js(memOne)) / (TERMINALS - 1) / 1024, 1),
       server_rss_mib: round(memAll.rss / mib, 1),
-      docker_exec_client_rss_per_terminal_mib: round(ptyRss.reduce((a, b) => a + b, 0) / Math.max(1, ptyRss.length) / mib, 1),
+      docker_exec_client_rss_per_terminal_mib: round(avgMib("rss"), 1),
+      docker_exec_client_pss_per_terminal_mib: round(avgMib("pss"), 1),
+      docker_exec_client_private_per_terminal_mib: round(avgMib("private"), 1),
       terminals: TERMINALS,
       load_average_1m: round(os.loadavg()[0] ?? NaN),
     };
