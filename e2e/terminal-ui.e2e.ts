@@ -23,13 +23,23 @@ const machines = new Map<string, TestMachines>();
 /** Environments whose shell starts slowly (a cold `docker exec`), to type before `ready`. */
 const slow = new Set<string>();
 
+/** A recording as the server writes it (asciicast v2), for the replay player. */
+const CAST = [
+  JSON.stringify({ version: 2, width: 80, height: 24, timestamp: 1764280000 }),
+  JSON.stringify([0.1, "o", "root@mail:~# printf '%s\\n' a_b\r\n"]),
+  JSON.stringify([0.2, "o", "a_b\r\n"]),
+].join("\n");
+
 beforeAll(async () => {
-  h = await startTerminalHarness({
-    spawnSpec: async (envId) => {
-      if (slow.has(envId)) await new Promise((r) => setTimeout(r, 2500));
-      return testSpawnSpec(machines.get(envId)?.name("mail") ?? h.container);
+  h = await startTerminalHarness(
+    {
+      spawnSpec: async (envId) => {
+        if (slow.has(envId)) await new Promise((r) => setTimeout(r, 2500));
+        return testSpawnSpec(machines.get(envId)?.name("mail") ?? h.container);
+      },
     },
-  });
+    { "/recording.cast": CAST },
+  );
 });
 
 afterAll(async () => {
@@ -66,41 +76,61 @@ function brightPixels(png: Buffer): number {
   return n;
 }
 
+/**
+ * Screenshots the three cells of a row reading exactly "a_b" inside `host` and counts
+ * their bright pixels: x from the glyphs' text range, y and height from xterm's row box.
+ */
+async function aUnderscoreB(page: Page, host: string): Promise<{ a: number; underscore: number; b: number; font: string }> {
+  const cells = await inPage<{ x: number; y: number; width: number; height: number }[] | null>(
+    page,
+    `(() => {
+      const rows = [...document.querySelectorAll('${host} .xterm-rows > div')];
+      const row = rows.find((r) => r.textContent.replace(/\\u00a0/g, " ").trimEnd() === "a_b");
+      const text = row?.querySelector("span")?.firstChild ?? row?.firstChild;
+      if (!row || !text) return null;
+      const rowBox = row.getBoundingClientRect();
+      return [0, 1, 2].map((i) => {
+        const range = document.createRange();
+        range.setStart(text, i);
+        range.setEnd(text, i + 1);
+        const r = range.getBoundingClientRect();
+        return { x: r.left, y: rowBox.top, width: r.width, height: rowBox.height };
+      });
+    })()`,
+  );
+  expect(cells).not.toBeNull();
+  const [a, underscore, b] = await Promise.all(cells!.map(async (clip) => brightPixels(await page.screenshot({ clip }))));
+  console.log(`underscore cell ${JSON.stringify(cells![1])}: ${underscore} bright pixels`);
+  const font = await inPage<string>(page, `getComputedStyle(document.querySelector('${host} .xterm-rows')).fontFamily`);
+  return { a: a!, underscore: underscore!, b: b!, font };
+}
+
 describe("terminal text", () => {
+  const ratio1 = { deviceScaleFactor: 1, viewport: { width: 1000, height: 700 } };
+
   it("shows underscores at device pixel ratio 1 (shipped font, cells tall enough)", async () => {
-    const page = await openReady(freshEnvId(), { context: { deviceScaleFactor: 1, viewport: { width: 1000, height: 700 } } });
+    const page = await openReady(freshEnvId(), { context: ratio1 });
     await typeLine(page, "printf '%s\\n' a_b");
     await until("a_b printed", async () => /^a_b$/m.test(await rowsText(page)));
-    // The cells of the output line "a_b": x from the glyphs' text range, y from xterm's row box.
-    const cells = await inPage<{ x: number; y: number; width: number; height: number }[] | null>(
-      page,
-      `(() => {
-        const rows = [...document.querySelectorAll('[data-testid="terminal-mail"] .xterm-rows > div')];
-        const row = rows.find((r) => r.textContent.replace(/\\u00a0/g, " ").trimEnd() === "a_b");
-        const text = row?.querySelector("span")?.firstChild ?? row?.firstChild;
-        if (!row || !text) return null;
-        const rowBox = row.getBoundingClientRect();
-        return [0, 1, 2].map((i) => {
-          const range = document.createRange();
-          range.setStart(text, i);
-          range.setEnd(text, i + 1);
-          const r = range.getBoundingClientRect();
-          return { x: r.left, y: rowBox.top, width: r.width, height: rowBox.height };
-        });
-      })()`,
-    );
-    expect(cells).not.toBeNull();
-    const [a, underscore, b] = await Promise.all(cells!.map((clip) => page.screenshot({ clip })));
+    const px = await aUnderscoreB(page, '[data-testid="terminal-mail"]');
     // Sanity: the letters around it are drawn (the clip is where the text is).
-    expect(brightPixels(a!)).toBeGreaterThan(5);
-    expect(brightPixels(b!)).toBeGreaterThan(5);
+    expect(px.a).toBeGreaterThan(5);
+    expect(px.b).toBeGreaterThan(5);
     // An underscore at 14 px is a line about 7 px wide and 1 px high.
-    const lit = brightPixels(underscore!);
-    console.log(`underscore cell ${JSON.stringify(cells![1])}: ${lit} bright pixels`);
-    expect(lit).toBeGreaterThanOrEqual(4);
-    const font = await inPage<string>(page, `getComputedStyle(document.querySelector('[data-testid="terminal-mail"] .xterm-rows')).fontFamily`);
-    expect(font).toContain("DejaVu Mono"); // the shipped font, not the system's
+    expect(px.underscore).toBeGreaterThanOrEqual(4);
+    expect(px.font).toContain("DejaVu Mono"); // the shipped font, not the system's
     await page.context().close();
+  });
+
+  it("the instructor's recording player draws them too", async () => {
+    const page = await h.browser.newPage(ratio1);
+    await page.goto(`${h.base}/?cast=/recording.cast`);
+    await page.locator('[data-testid="replay-state"][data-state="done"]').waitFor({ timeout: 15_000 });
+    const px = await aUnderscoreB(page, '[data-testid="replay"]');
+    expect(px.a).toBeGreaterThan(5);
+    expect(px.underscore).toBeGreaterThanOrEqual(4);
+    expect(px.font).toContain("DejaVu Mono");
+    await page.close();
   });
 });
 

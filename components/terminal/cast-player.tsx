@@ -8,9 +8,17 @@
 import "@xterm/xterm/css/xterm.css";
 import type { Terminal } from "@xterm/xterm";
 import { useEffect, useRef, useState } from "react";
+import { documentLang } from "./strings";
+import { loadTerminalFont, TERMINAL_FONT } from "./terminal-font";
 
 const MAX_IDLE_S = 2;
 const SPEEDS = [1, 2, 4, 8] as const;
+
+type PlayerState = "loading" | "playing" | "done" | "error";
+const STATE_TEXT: Record<"de" | "en", Record<PlayerState, string> & { speed: string; again: string }> = {
+  de: { loading: "lädt …", playing: "läuft", done: "fertig", error: "Aufzeichnung nicht lesbar", speed: "Geschwindigkeit", again: "Noch einmal" },
+  en: { loading: "loading …", playing: "playing", done: "done", error: "cannot read the recording", speed: "speed", again: "Play again" },
+};
 
 type CastEvent = [number, string, string];
 
@@ -38,8 +46,11 @@ function parseCast(text: string): { width: number; height: number; events: CastE
 export function CastPlayer({ url, title }: { url: string; title: string }) {
   const host = useRef<HTMLDivElement>(null);
   const [speed, setSpeed] = useState<(typeof SPEEDS)[number]>(2);
-  const [state, setState] = useState<"loading" | "playing" | "done" | "error">("loading");
+  const [state, setState] = useState<PlayerState>("loading");
   const [run, setRun] = useState(0);
+  const [lang, setLang] = useState<"de" | "en">("de");
+  useEffect(() => setLang(documentLang()), []);
+  const text = STATE_TEXT[lang];
 
   useEffect(() => {
     let term: Terminal | undefined;
@@ -47,11 +58,24 @@ export function CastPlayer({ url, title }: { url: string; title: string }) {
     let cancelled = false;
     void (async () => {
       try {
-        const [{ Terminal: XTerm }, res] = await Promise.all([import("@xterm/xterm"), fetch(url, { credentials: "same-origin" })]);
+        const [{ Terminal: XTerm }, res, fontReady] = await Promise.all([
+          import("@xterm/xterm"),
+          fetch(url, { credentials: "same-origin" }),
+          loadTerminalFont(),
+        ]);
         if (!res.ok) throw new Error(String(res.status));
         const cast = parseCast(await res.text());
         if (cancelled || !host.current) return;
-        term = new XTerm({ cols: cast.width, rows: cast.height, disableStdin: true, convertEol: false, fontSize: 14 });
+        // The learners' font and cells (underscores visible at any pixel ratio).
+        term = new XTerm({
+          cols: cast.width,
+          rows: cast.height,
+          disableStdin: true,
+          convertEol: false,
+          fontFamily: fontReady ? TERMINAL_FONT.family : TERMINAL_FONT.fallback,
+          fontSize: TERMINAL_FONT.size,
+          lineHeight: TERMINAL_FONT.lineHeight,
+        });
         term.open(host.current);
         setState("playing");
         let i = 0;
@@ -85,15 +109,15 @@ export function CastPlayer({ url, title }: { url: string; title: string }) {
     <div className="flex h-full flex-col">
       <div className="flex items-center gap-2 border-b border-slate-700 bg-slate-800 px-3 py-2 text-sm text-slate-100">
         <span className="font-medium">{title}</span>
-        <span data-testid="replay-state" className="text-slate-400">{state}</span>
-        <div className="ml-auto flex gap-1" role="group" aria-label="speed">
+        <span data-testid="replay-state" data-state={state} className="text-slate-400">{text[state]}</span>
+        <div className="ml-auto flex gap-1" role="group" aria-label={text.speed}>
           {SPEEDS.map((s) => (
             <button key={s} type="button" aria-pressed={s === speed} onClick={() => setSpeed(s)}
               className={`rounded px-2 ${s === speed ? "bg-slate-100 text-slate-900" : "hover:bg-slate-700"}`}>
               {s}×
             </button>
           ))}
-          <button type="button" className="rounded px-2 hover:bg-slate-700" onClick={() => setRun((r) => r + 1)}>↺</button>
+          <button type="button" className="rounded px-2 hover:bg-slate-700" aria-label={text.again} title={text.again} onClick={() => setRun((r) => r + 1)}>↺</button>
         </div>
       </div>
       <div ref={host} className="min-h-0 flex-1 overflow-auto bg-[#0f172a] p-2" data-testid="replay" />

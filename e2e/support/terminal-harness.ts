@@ -8,7 +8,8 @@
  * Like the lab view, the page has controls before the terminal tabs (`steps`, and
  * `check` = "Jetzt prüfen") so keyboard tests can see where the focus goes.
  * Query parameters: `env`, `viewer=1`, `lang=de|en`, `w` (width of the terminal
- * pane in px, default 900).
+ * pane in px, default 900); `cast=<path>` shows the recording player instead
+ * (serve the file with the `files` option).
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,14 +22,19 @@ import { launchBrowser } from "./browser";
 const HARNESS = `
 import { createRoot } from "react-dom/client";
 import { TerminalTabs } from "@/components/terminal/terminal-tabs";
+import { CastPlayer } from "@/components/terminal/cast-player";
 const q = new URLSearchParams(location.search);
 const root = document.getElementById("root");
 root.style.width = (q.get("w") ?? "900") + "px";
 createRoot(root).render(
-  <>
-    <div><button data-testid="steps">Schritte</button> <button data-testid="check">Jetzt prüfen</button></div>
-    <TerminalTabs envId={q.get("env")} machines={["mail", "partner"]} lang={q.get("lang") ?? "en"} viewer={q.get("viewer") === "1"} />
-  </>
+  q.get("cast") ? (
+    <CastPlayer url={q.get("cast")} title="replay" />
+  ) : (
+    <>
+      <div><button data-testid="steps">Schritte</button> <button data-testid="check">Jetzt prüfen</button></div>
+      <TerminalTabs envId={q.get("env")} machines={["mail", "partner"]} lang={q.get("lang") ?? "en"} viewer={q.get("viewer") === "1"} />
+    </>
+  )
 );
 `;
 
@@ -76,7 +82,11 @@ const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><link r
  * Starts the harness. `options` override the handler's; by default every terminal is a
  * learner ("Ada") in one throwaway container, and a `role=instructor` cookie makes an instructor.
  */
-export async function startTerminalHarness(options: Partial<TerminalServerOptions> = {}): Promise<TerminalHarness> {
+export async function startTerminalHarness(
+  options: Partial<TerminalServerOptions> = {},
+  /** Extra files the page server answers, path → body (e.g. a recording for the player). */
+  files: Record<string, string> = {},
+): Promise<TerminalHarness> {
   const container = await startTestContainer();
   const { js, css } = await bundle();
   const handler = createTerminalUpgradeHandler({
@@ -93,6 +103,7 @@ export async function startTerminalHarness(options: Partial<TerminalServerOption
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/app.js") res.writeHead(200, { "content-type": "text/javascript" }).end(js);
     else if (path === "/app.css") res.writeHead(200, { "content-type": "text/css" }).end(css);
+    else if (path && path in files) res.writeHead(200, { "content-type": "text/plain" }).end(files[path]);
     else res.writeHead(200, { "content-type": "text/html" }).end(PAGE);
   });
   const upgrades = new Map<string, number>();
