@@ -275,4 +275,95 @@ describe("TerminalConnection", () => {
     expect(c.conn.state.viewers).toHaveLength(1);
     expect(c.conn.sendInput("x")).toBe(true);
   });
+
+  it("after 4100 (machines reset) comes back at once, shows resetting until ready, and counts no failure", async () => {
+    const srv = await scriptedServer({
+      onPeer: (p) =>
+        p.ws.once("message", () => {
+          if (srv.attempts === 1) {
+            send(p.ws, ready("S1", 0));
+            p.ws.send(Buffer.from("old "));
+            p.ws.close(TerminalCloseCode.MACHINES_RESET, "machines reset");
+            return;
+          }
+          // Held by the server while the machines are replaced, then a new shell.
+          setTimeout(() => {
+            send(p.ws, { type: "reset", seq: 0 });
+            send(p.ws, ready("S2", 0));
+            p.ws.send(Buffer.from("new"));
+          }, 300);
+        }),
+    });
+    cleanups.push(() => srv.close());
+    const c = client(srv.url, { backoff: { initialMs: 5000, maxMs: 5000, factor: 1, jitter: 0 } });
+    c.conn.connect();
+    await expect.poll(() => c.conn.state.status).toBe("resetting");
+    await expect.poll(() => srv.attempts, { timeout: 1000 }).toBe(2); // not after the 5 s backoff
+    expect(c.conn.state.status).toBe("resetting");
+    await expect.poll(() => c.text()).toBe("new");
+    expect(c.conn.state.status).toBe("open");
+    expect(c.states.some((s) => s.status === "reconnecting" || s.status === "failed" || s.status === "exited")).toBe(false);
+  });
+
+  it.each([
+    [TerminalCloseCode.CLASS_ENDED, "class ended"],
+    [TerminalCloseCode.ENVIRONMENT_REMOVED, "environment removed"],
+  ])("after %i the status is ended for good (no retry, retryNow does nothing, typing refused)", async (code, reason) => {
+    const srv = await scriptedServer({
+      onPeer: (p) =>
+        p.ws.once("message", () => {
+          send(p.ws, ready("S1", 0));
+          p.ws.close(code, reason);
+        }),
+    });
+    cleanups.push(() => srv.close());
+    const c = client(srv.url);
+    c.conn.connect();
+    await expect.poll(() => c.conn.state.status).toBe("ended");
+    expect(c.conn.state).toMatchObject({ closeCode: code, message: reason });
+    c.conn.retryNow();
+    expect(c.conn.sendInput("ls\r")).toBe(false);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(srv.attempts).toBe(1);
+  });
+
+  it("hands size notices to onSize in order with the output", async () => {
+    const srv = await scriptedServer({
+      onPeer: (p) =>
+        p.ws.once("message", () => {
+          send(p.ws, ready("S1", 0, { cols: 120, rows: 30 }));
+          p.ws.send(Buffer.from("wide "));
+          send(p.ws, { type: "size", cols: 80, rows: 24 });
+          p.ws.send(Buffer.from("narrow"));
+        }),
+    });
+    cleanups.push(() => srv.close());
+    const events: string[] = [];
+    const c = client(srv.url, {
+      onOutput: (d, processed) => {
+        events.push(Buffer.from(d).toString());
+        processed();
+      },
+      onSize: (cols, rows) => events.push(`${cols}x${rows}`),
+    });
+    c.conn.connect();
+    await expect.poll(() => events.length).toBe(4);
+    expect(events).toEqual(["120x30", "wide ", "80x24", "narrow"]);
+  });
+
+  it("keeps what is typed before the first ready and sends it then, in order", async () => {
+    const srv = await scriptedServer({
+      onPeer: (p) => p.ws.once("message", () => setTimeout(() => send(p.ws, ready("S1", 0)), 200)),
+    });
+    cleanups.push(() => srv.close());
+    const c = client(srv.url);
+    c.conn.connect();
+    expect(c.conn.sendInput("echo ")).toBe(true);
+    expect(c.conn.sendInput(new TextEncoder().encode("early\r"))).toBe(true);
+    expect(c.conn.state.queuedInput).toBe(11);
+    await expect.poll(() => srv.peers.length).toBe(1);
+    const peer = srv.peers[0]!;
+    await expect.poll(() => Buffer.concat(peer.input).toString()).toBe("echo early\r");
+    expect(c.conn.state.queuedInput).toBe(0);
+  });
 });
