@@ -14,6 +14,7 @@
 import { PNG } from "pngjs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TerminalCloseCode } from "@/lib/terminal-protocol";
 import { freshEnvId, testSpawnSpec, TestMachines } from "@/server/terminals/testing";
 import { startTerminalHarness, terminalRows, terminalStatus, until, type TerminalHarness } from "./support/terminal-harness";
 
@@ -303,6 +304,10 @@ describe("the end of an environment", () => {
     await until("ended", async () => (await terminalStatus(page, "mail")) === "ended");
     expect(await page.getByTestId("terminal-status-mail").innerText()).toContain(message);
     await until("partner ended too", async () => (await terminalStatus(page, "partner")) === "ended");
+    // The page around the terminals hears of it (to show its own "class ended" view).
+    const told = await inPage<{ machine: string; status: string; closeCode: number | null }[]>(page, "window.terminalStates");
+    const code = why === "class-ended" ? TerminalCloseCode.CLASS_ENDED : TerminalCloseCode.ENVIRONMENT_REMOVED;
+    expect(told).toContainEqual({ machine: "mail", status: "ended", closeCode: code });
     await new Promise((r) => setTimeout(r, 3000));
     expect(h.upgrades(envId)).toBe(before); // no retry loop
     expect(await page.getByText(lang === "de" ? "Verbindung unterbrochen" : "connection lost").count()).toBe(0);

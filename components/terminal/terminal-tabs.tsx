@@ -4,7 +4,7 @@
  * Tabs for an environment's machines (`mail`, `partner`). Every terminal stays
  * mounted and connected while hidden, so switching tabs loses nothing.
  */
-import { useCallback, useEffect, useId, useState, type KeyboardEvent } from "react";
+import { useCallback, useEffect, useId, useRef, useState, type KeyboardEvent } from "react";
 import type { MachineName } from "@/lib/machines";
 import { documentLang, terminalStrings, type TerminalLang } from "./strings";
 import type { ConnectionStatus, ConnectionState } from "./terminal-connection";
@@ -25,6 +25,11 @@ export interface TerminalTabsProps {
   lang?: TerminalLang;
   /** Which tab is open first; default the first machine. */
   initial?: MachineName;
+  /**
+   * Every connection state change of every terminal, e.g. for the page to show its
+   * "class ended" view when a terminal ends with status `ended` and closeCode 4411.
+   */
+  onStateChange?: (machine: MachineName, state: ConnectionState) => void;
   className?: string;
 }
 
@@ -47,6 +52,7 @@ export function TerminalTabs({
   labels,
   lang,
   initial,
+  onStateChange: onStateChangeProp,
   className,
 }: TerminalTabsProps) {
   const idBase = useId();
@@ -57,8 +63,13 @@ export function TerminalTabs({
   const [strings, setStrings] = useState(() => terminalStrings(lang ?? "de"));
   useEffect(() => setStrings(terminalStrings(lang ?? documentLang())), [lang]);
 
+  const onStateChangeRef = useRef(onStateChangeProp);
+  useEffect(() => {
+    onStateChangeRef.current = onStateChangeProp;
+  });
   const onStateChange = useCallback((machine: MachineName, s: ConnectionState) => {
     setStatus((prev) => (prev[machine] === s.status ? prev : { ...prev, [machine]: s.status }));
+    onStateChangeRef.current?.(machine, s);
   }, []);
 
   const select = (m: MachineName) => {

@@ -9,7 +9,8 @@
  * `check` = "Jetzt prüfen") so keyboard tests can see where the focus goes.
  * Query parameters: `env`, `viewer=1`, `lang=de|en`, `w` (width of the terminal
  * pane in px, default 900); `cast=<path>` shows the recording player instead
- * (serve the file with the `files` option).
+ * (serve the file with the `files` option). What the tabs report to the page
+ * (`onStateChange`) is collected in `window.terminalStates`.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -32,7 +33,13 @@ createRoot(root).render(
   ) : (
     <>
       <div><button data-testid="steps">Schritte</button> <button data-testid="check">Jetzt prüfen</button></div>
-      <TerminalTabs envId={q.get("env")} machines={["mail", "partner"]} lang={q.get("lang") ?? "en"} viewer={q.get("viewer") === "1"} />
+      <TerminalTabs
+        envId={q.get("env")}
+        machines={["mail", "partner"]}
+        lang={q.get("lang") ?? "en"}
+        viewer={q.get("viewer") === "1"}
+        onStateChange={(machine, st) => (window.terminalStates ??= []).push({ machine, status: st.status, closeCode: st.closeCode })}
+      />
     </>
   )
 );
