@@ -14,8 +14,23 @@ const envSchema = z.object({
   MAILLAB_DATA_DIR: z.string().default("./data"),
   /** Instructor password; when unset, one is generated on first start and printed once. */
   MAILLAB_INSTRUCTOR_PASSWORD: z.string().min(8, "MAILLAB_INSTRUCTOR_PASSWORD must have at least 8 characters").optional(),
-  /** Public base URL for join links (default: from the request's Host header). */
-  MAILLAB_PUBLIC_URL: z.string().url().optional(),
+  /**
+   * Public base URL for join links (default: from the request's Host header). Its origin is the
+   * app's own for the API's Origin check, and an https URL makes every cookie Secure.
+   */
+  MAILLAB_PUBLIC_URL: z
+    .string()
+    .url("MAILLAB_PUBLIC_URL must be a URL like https://maillab.example.org")
+    .refine((u) => /^https?:$/.test(new URL(u).protocol), "MAILLAB_PUBLIC_URL must start with http:// or https://")
+    .refine((u) => /^\/?$/.test(new URL(u).pathname) && !new URL(u).search && !new URL(u).hash, "MAILLAB_PUBLIC_URL must not have a path, query or fragment (the app is served at /)")
+    .optional(),
+  /**
+   * 1 = one reverse proxy in front of the app (nginx, Caddy, Traefik): honour its X-Forwarded-For
+   * (the last entry: rate limits per real client), X-Forwarded-Proto (Secure cookies) and
+   * X-Forwarded-Host (Origin check). 0 = clients connect directly; such headers are ignored,
+   * since any client could send them.
+   */
+  MAILLAB_TRUST_PROXY: z.enum(["0", "1"], { error: "MAILLAB_TRUST_PROXY must be 0 or 1" }).default("0"),
   /** Address pool for the environments' internal /28 networks. */
   MAILLAB_SUBNET_POOL: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, "MAILLAB_SUBNET_POOL must be an IPv4 CIDR like 10.213.0.0/16").default("10.213.0.0/16"),
   /** Minutes without activity (terminal input, page open) before an environment is stopped (state kept). */
@@ -49,7 +64,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     host: e.HOST,
     dataDir: path.resolve(e.MAILLAB_DATA_DIR),
     instructorPassword: e.MAILLAB_INSTRUCTOR_PASSWORD,
-    publicUrl: e.MAILLAB_PUBLIC_URL,
+    publicUrl: e.MAILLAB_PUBLIC_URL?.replace(/\/$/, ""),
+    trustProxy: e.MAILLAB_TRUST_PROXY === "1",
     subnetPool: e.MAILLAB_SUBNET_POOL,
     idleStopMs: e.MAILLAB_IDLE_STOP_MINUTES,
     ttlMs: e.MAILLAB_TTL_MINUTES,

@@ -4,6 +4,8 @@ import { parseConfig } from "./config";
 import { createApp } from "./app";
 import { setContext } from "./context";
 import { TERMINAL_PATH_PREFIX } from "./terminals";
+import { clientOf, stampClient } from "./api/client";
+import { refuseOversizedApiBody } from "./api/early-limits";
 
 /**
  * One Node process (docs/design.md §2): a plain HTTP server that serves Next.js and takes
@@ -21,13 +23,17 @@ async function main() {
 
   const server = http.createServer((req, res) => {
     const remote = req.socket.remoteAddress ?? "";
+    const client = clientOf(remote, req.headers, config.trustProxy);
     // Lab containers must never reach the app (docs/design.md §3), even if the firewall is missing.
-    if (app.isLabAddress(remote)) {
+    if (app.isLabAddress(remote) || app.isLabAddress(client.address)) {
       res.writeHead(403, { "content-type": "text/plain" }).end("forbidden from lab networks\n");
       return;
     }
-    // Route handlers read the caller's address from here (rate limits); never trust a client's copy.
-    req.headers["x-maillab-remote"] = remote;
+    // Route handlers read the caller's address and scheme from here (rate limits, Secure cookies);
+    // whatever a client sent under those names is replaced.
+    stampClient(req.headers, client);
+    // Before Next sees it: an API body declared too large is refused unread (docs/security.md).
+    if (refuseOversizedApiBody(req, res)) return;
     void handle(req, res);
   });
   server.on("upgrade", (req, socket, head) => {

@@ -1,11 +1,12 @@
-import { ApiError, parseOr400 } from "../http-error";
+import { isApiError, parseOr400 } from "../http-error";
 import { classIdParam, createClassBody, joinBody, presenterBody, prewarmBody } from "@/lib/api-schema";
-import { setCookie, type RequestScope } from "./route";
+import type { RequestScope } from "./route";
+import { apiErrors } from "./errors";
 import { sseResponse } from "./sse";
 
 function classId(id: string | undefined) {
   const parsed = classIdParam.safeParse(id);
-  if (!parsed.success) throw new ApiError(404, "no such class");
+  if (!parsed.success) throw apiErrors.noClass();
   return parsed.data;
 }
 
@@ -33,17 +34,28 @@ export function list(s: RequestScope) {
   };
 }
 
-/** POST /api/classes/join { code, name } — rate limited per address. */
+/**
+ * POST /api/classes/join { code, name } — unknown codes are limited per address; right codes
+ * never count (a class behind one NAT joins at once; server/auth/index.ts JOIN_LIMITS).
+ */
 export async function join(s: RequestScope) {
-  const wait = s.ctx.auth.joinLimiter.hit(s.ip);
-  if (wait > 0) throw new ApiError(429, `too many join attempts; try again in ${wait} s`, { retryAfterS: wait });
   const body = parseOr400(joinBody, await s.json());
-  const result = await s.ctx.maillab.join(body.code, body.name, s.learnerId);
+  const attempt = s.ctx.auth.beginJoin(s.ip, body.code);
+  if (attempt.retryAfterS > 0) throw apiErrors.tooManyJoins(attempt.retryAfterS);
+  let result: Awaited<ReturnType<typeof s.ctx.maillab.join>>;
+  try {
+    result = await s.ctx.maillab.join(body.code, body.name, s.learnerId);
+  } catch (error) {
+    // 404 = no class has this code: the one outcome a guesser produces. Anything else found it.
+    attempt.settle({ codeKnown: !(isApiError(error) && error.status === 404), newLearner: false });
+    throw error;
+  }
+  attempt.settle({ codeKnown: true, newLearner: result.learnerId !== s.learnerId });
   const res = Response.json(
     { ...s.ctx.maillab.environmentView(result.environment, s.lang), class: { id: result.class.id, title: result.class.title } },
     { status: 201 },
   );
-  return setCookie(res, s.ctx.auth.learnerCookie(result.learnerId));
+  return s.setCookies(res, s.ctx.auth.learnerCookie(result.learnerId));
 }
 
 /** GET /api/classes/:id/progress */
@@ -103,8 +115,8 @@ export function events(s: RequestScope, p: Record<string, string>) {
   const isInstructor = s.principal?.kind === "instructor";
   if (!isInstructor) {
     const learner = s.learnerId ? store.getLearner(s.learnerId) : undefined;
-    if (!learner) throw new ApiError(401, "join the class first");
-    if (learner.classId !== cls.id) throw new ApiError(403, "not your class");
+    if (!learner) throw apiErrors.joinFirst();
+    if (learner.classId !== cls.id) throw apiErrors.notYourClass();
   }
   return sseResponse(s.req, (send) => {
     let timer: NodeJS.Timeout | undefined;

@@ -1,11 +1,12 @@
-import { ApiError, parseOr400 } from "../http-error";
+import { parseOr400 } from "../http-error";
 import { createEnvironmentBody, environmentIdParam, solveBody, startSelfPacedBody, switchLabBody } from "@/lib/api-schema";
-import { setCookie, type RequestScope } from "./route";
+import type { RequestScope } from "./route";
+import { apiErrors } from "./errors";
 import { sseResponse } from "./sse";
 
 function envRow(s: RequestScope, id: string | undefined) {
   const parsed = environmentIdParam.safeParse(id);
-  if (!parsed.success) throw new ApiError(404, "no such environment");
+  if (!parsed.success) throw apiErrors.noEnvironment();
   return s.ctx.maillab.authorize(s.principal, parsed.data);
 }
 
@@ -17,7 +18,7 @@ export async function startSelfPaced(s: RequestScope) {
   const learnerId = s.principal?.kind === "learner" ? s.principal.learnerId : s.learnerId;
   const result = await maillab.startSelfPaced(learnerId, body.name, lab);
   const res = Response.json(maillab.environmentView(result.environment, s.lang), { status: 201 });
-  return setCookie(res, auth.learnerCookie(result.learnerId));
+  return s.setCookies(res, auth.learnerCookie(result.learnerId));
 }
 
 /** POST /api/environments */
@@ -101,8 +102,8 @@ export async function recordings(s: RequestScope, p: Record<string, string>) {
 export async function recording(s: RequestScope, p: Record<string, string>) {
   s.requireInstructor();
   const row = envRow(s, p.id);
-  if (!/^[a-z]+-\d+\.cast$/.test(p.name ?? "")) throw new ApiError(404, "no such recording");
+  if (!/^[a-z]+-\d+\.cast$/.test(p.name ?? "")) throw apiErrors.noRecording();
   const text = await s.ctx.recordings.read(row.id, p.name!);
-  if (text === null) throw new ApiError(404, "no such recording");
+  if (text === null) throw apiErrors.noRecording();
   return new Response(text, { headers: { "content-type": "application/x-asciicast; charset=utf-8" } });
 }

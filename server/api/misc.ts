@@ -1,7 +1,7 @@
-import { ApiError, parseOr400 } from "../http-error";
+import { parseOr400 } from "../http-error";
 import { loginBody } from "@/lib/api-schema";
-import { setCookie, type RequestScope } from "./route";
-import { INSTRUCTOR_COOKIE } from "../auth";
+import type { RequestScope } from "./route";
+import { apiErrors } from "./errors";
 
 /** GET /api/health — open to all: operators and load balancers poll it. */
 export async function health(s: RequestScope) {
@@ -23,16 +23,18 @@ export function labs(s: RequestScope) {
   };
 }
 
-/** POST /api/auth/login { password } — instructor sign-in, rate limited. */
+/**
+ * POST /api/auth/login { password } — instructor sign-in. Wrong passwords are limited per client
+ * (server/auth/index.ts PASSWORD_LIMITS); a browser that signed in before has its own counter.
+ */
 export async function login(s: RequestScope) {
-  const wait = s.ctx.auth.loginLimiter.hit(s.ip);
-  if (wait > 0) throw new ApiError(429, `too many attempts; try again in ${wait} s`, { retryAfterS: wait });
   const body = parseOr400(loginBody, await s.json());
-  if (!s.ctx.auth.checkPassword(body.password)) throw new ApiError(401, "wrong password");
-  return setCookie(Response.json({ ok: true }), s.ctx.auth.instructorCookie());
+  const result = await s.ctx.auth.signIn(body.password, { address: s.ip, cookie: s.req.headers.get("cookie") });
+  if (!result.ok) throw result.retryAfterS > 0 ? apiErrors.tooManySignIns(result.retryAfterS) : apiErrors.wrongPassword();
+  return s.setCookies(Response.json({ ok: true }), ...result.cookies);
 }
 
-/** POST /api/auth/logout */
-export function logout() {
-  return setCookie(Response.json({ ok: true }), { name: INSTRUCTOR_COOKIE, value: "", maxAge: 0 });
+/** POST /api/auth/logout — the session's cookie stops working here too, not only in this browser. */
+export function logout(s: RequestScope) {
+  return s.setCookies(Response.json({ ok: true }), s.ctx.auth.signOut(s.req.headers.get("cookie")));
 }
