@@ -36,6 +36,13 @@ next_build_stale() {
   return 0
 }
 
+record_next_build_stamp() {
+  # $1: the sources the build saw (next_build_sources before it started); $2: its start
+  # (epoch seconds with nanoseconds, date +%s.%N): an edit after that instant counts as newer.
+  printf '%s\n' "$1" > "$NEXT_BUILD_STAMP"
+  touch -d "@$2" "$NEXT_BUILD_STAMP"
+}
+
 ensure_next_build() {
   # Rebuild the web app when its sources changed since the last build. Under a lock: two starts at
   # once (parallel test runs) must not write into the same .next folder together.
@@ -45,12 +52,10 @@ ensure_next_build() {
   reason=$(next_build_stale)
   if [ -n "$reason" ]; then
     say "building the web app (next build; $reason) ..."
-    started=$(date +%s)
+    started=$(date +%s.%N)
     sources=$(next_build_sources)
     NODE_ENV=production npx next build >&2
-    printf '%s\n' "$sources" > "$NEXT_BUILD_STAMP"
-    # Whole seconds, rounded down: an edit in the second the build started still counts as newer.
-    touch -d "@$started" "$NEXT_BUILD_STAMP"
+    record_next_build_stamp "$sources" "$started"
   fi
   flock -u 9
   exec 9>&-

@@ -21,8 +21,9 @@ const envSchema = z.object({
   MAILLAB_PUBLIC_URL: z
     .string()
     .url("MAILLAB_PUBLIC_URL must be a URL like https://maillab.example.org")
-    .refine((u) => /^https?:$/.test(new URL(u).protocol), "MAILLAB_PUBLIC_URL must start with http:// or https://")
-    .refine((u) => /^\/?$/.test(new URL(u).pathname) && !new URL(u).search && !new URL(u).hash, "MAILLAB_PUBLIC_URL must not have a path, query or fragment (the app is served at /)")
+    // Zod runs every check even when url() failed: guard with canParse.
+    .refine((u) => !URL.canParse(u) || /^https?:$/.test(new URL(u).protocol), "MAILLAB_PUBLIC_URL must start with http:// or https://")
+    .refine((u) => !URL.canParse(u) || (/^\/?$/.test(new URL(u).pathname) && !new URL(u).search && !new URL(u).hash), "MAILLAB_PUBLIC_URL must not have a path, query or fragment (the app is served at /)")
     .optional(),
   /**
    * 1 = one reverse proxy in front of the app (nginx, Caddy, Traefik): honour its X-Forwarded-For

@@ -74,7 +74,7 @@ export function send(baseUrl: string, method: string, path: string, opts: SendOp
  * Streams `totalBytes` of body (1 MiB writes, honouring backpressure) until the server answers;
  * returns the status and how long the answer took from the first byte sent.
  */
-export function sendHugeBody(baseUrl: string, path: string, totalBytes: number, opts: { declareLength: boolean }): Promise<{ status: number; ms: number; sentBytes: number; text: string }> {
+export function sendHugeBody(baseUrl: string, path: string, totalBytes: number, opts: { declareLength: boolean }): Promise<{ status: number; ms: number; sentBytes: number; text: string; headers: http.IncomingHttpHeaders }> {
   const url = new URL(path, baseUrl);
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (opts.declareLength) headers["content-length"] = String(totalBytes);
@@ -91,7 +91,7 @@ export function sendHugeBody(baseUrl: string, path: string, totalBytes: number, 
       res.on("data", (c: Buffer) => chunks.push(c));
       const done = () => {
         req.destroy();
-        resolve({ status: res.statusCode ?? 0, ms, sentBytes: sent, text: Buffer.concat(chunks).toString("utf8") });
+        resolve({ status: res.statusCode ?? 0, ms, sentBytes: sent, text: Buffer.concat(chunks).toString("utf8"), headers: res.headers });
       };
       res.on("end", done);
       res.on("error", done);
