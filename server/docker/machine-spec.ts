@@ -218,8 +218,10 @@ export const MACHINE_SPECS: Readonly<Record<EnvironmentMachine, MachineSpec>> = 
     // (openssl, perl).
     memoryBytes: 64 * MiB,
     pidsLimit: 64,
-    // Checks are short bursts; half a core keeps a runaway check from starving the learner's machines.
-    nanoCpus: 500_000_000,
+    // Checks are short bursts, but TLS handshakes are CPU (perl + RSA: ~140 ms of CPU each, two or
+    // three side by side): half a core made the IMAP/POP3 checks take 350-700 ms instead of ~150.
+    // Scripts are killed at their timeout, so a runaway cannot hold the core for long.
+    nanoCpus: 1_000_000_000,
     oomScoreAdj: 500,
     securityOpt: [],
     sysctls: {},

@@ -9,7 +9,7 @@ import type { EnvironmentRow, Store } from "../db";
 import type { EventBus } from "../events";
 import { currentStep, mergeRun, nextLab, planRun, type PlannedCheck } from "./evaluation-plan";
 import type { CheckOutcome, GateOutcome, Labs, Machines } from "./ports";
-import { fromRow, toRow, type StepState, type StoredCheck } from "./step-state";
+import { fromRow, stepKey, toRow, type StepState, type StoredCheck } from "./step-state";
 
 export interface EvaluationDeps {
   course: Course;
@@ -18,6 +18,8 @@ export interface EvaluationDeps {
   machines: Machines;
   events: EventBus;
   now?: () => number;
+  /** With MAILLAB_DEBUG_CHECKS=1: one line per evaluation round (what ran, how long). */
+  debug?: (line: string) => void;
 }
 
 export interface EvaluationResult {
@@ -40,7 +42,7 @@ export function paramsOf(row: EnvironmentRow): EnvironmentParams {
   return JSON.parse(row.params) as EnvironmentParams;
 }
 
-export function createEvaluator({ course, store, labs, machines, events, now = Date.now }: EvaluationDeps) {
+export function createEvaluator({ course, store, labs, machines, events, now = Date.now, debug }: EvaluationDeps) {
   /** Per environment: the last fingerprint seen and when each input last changed (for hints). */
   const seen = new Map<string, { values: Record<string, string>; changedAt: Record<string, number> }>();
 
@@ -91,40 +93,79 @@ export function createEvaluator({ course, store, labs, machines, events, now = D
   async function evaluate(environmentId: string, { force = false }: { force?: boolean } = {}): Promise<EvaluationResult> {
     const row = store.getEnvironment(environmentId);
     if (!row || row.destroyedAt || machines.status(environmentId) !== "running") return { changed: false, ran: 0 };
+    const started = performance.now();
     await machines.waitReady(environmentId);
     const params = paramsOf(row);
     const inputs = await labs.readInputs(environmentId, params);
     const options = { runId: randomBytes(6).toString("hex"), changedAt: noteInputs(environmentId, inputs) };
-    const before = loadStates(store, environmentId);
-    let states: Map<string, StepState> = before;
+    let saved = loadStates(store, environmentId);
+    let states: Map<string, StepState> = saved;
     let labId = row.labId;
     let ran = 0;
+    let changed = false;
     let retryAfterS: number | undefined;
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const planned = planRun({ course, labId, states, inputs, force: force && round === 0 });
+    // Each round's verdict is stored and shown before the next round runs: a step turns green on
+    // the page while the checks of the step after it are still running.
+    const flush = () => {
+      let visibleChange = false;
+      for (const [key, state] of states) {
+        const previous = saved.get(key);
+        if (previous === state) continue;
+        if (!previous || JSON.stringify(visible(previous)) !== JSON.stringify(visible(state))) visibleChange = true;
+        store.upsertStepResult(toRow(environmentId, state));
+      }
+      if (labId !== store.getEnvironment(environmentId)?.labId) {
+        store.updateEnvironment(environmentId, { labId });
+        visibleChange = true;
+      }
+      saved = states;
+      if (visibleChange) {
+        changed = true;
+        events.emit("environment", { environmentId, classId: row.classId });
+      }
+    };
+    const t0 = performance.now();
+    debug?.(`[eval ${environmentId}] inputs read in ${Math.round(t0 - started)} ms`);
+    const runRound = async (label: string, planned: PlannedCheck[]) => {
+      const tr = performance.now();
       const run = await runPlanned(row, params, planned, inputs, options);
+      if (planned.length) {
+        const took = [...run.results].map(([k, r]) => `${k.split("/").slice(1).join("/")}${r.ok ? "" : "✗"}:${r.durationMs ?? "?"}`);
+        debug?.(`[eval ${environmentId}] ${label} (+${Math.round(tr - t0)} ms) ${Math.round(performance.now() - tr)} ms: ${took.join(" ")}`);
+      }
       ran += run.results.size;
       if (run.retryAfterS !== undefined) retryAfterS = Math.min(retryAfterS ?? Infinity, run.retryAfterS);
+      return run;
+    };
+    // Passed steps are looked at again (to notice breakage) after the current step's verdict is
+    // shown: the learner waits for the step they work on, not for the re-verification.
+    const deferred = new Map<string, PlannedCheck>();
+    for (let round = 0; round < MAX_ROUNDS; round++) {
       const was = currentStep(course, labId, states);
-      states = mergeRun({ course, labId, states, planned, results: run.results, now: now() });
+      const currentKey = was ? stepKey(was.lab.id, was.step.id) : null;
+      const planned = planRun({ course, labId, states, inputs, force: force && round === 0 });
+      const mine = planned.filter((p) => p.key === currentKey);
+      for (const p of planned) if (p.key !== currentKey) deferred.set(`${p.key}/${p.check.id}`, p);
+      const run = await runRound(`round ${round}`, mine);
+      states = mergeRun({ course, labId, states, planned: mine, results: run.results, now: now() });
       const is = currentStep(course, labId, states);
-      if (is && was && is.step === was.step) break; // the current step is not done: wait for the learner
       if (!is) {
         // Every step of this lab passed: on to the next lab of the course, its checks start at once.
         const next = nextLab(course, labId, states);
+        if (next) labId = next;
+        flush();
         if (!next) break;
-        labId = next;
+        continue;
       }
+      flush();
+      if (was && is.step === was.step) break; // the current step is not done: wait for the learner
     }
-    let changed = labId !== row.labId;
-    for (const [key, state] of states) {
-      if (before.get(key) === state) continue;
-      const previous = before.get(key);
-      if (!previous || JSON.stringify(visible(previous)) !== JSON.stringify(visible(state))) changed = true;
-      store.upsertStepResult(toRow(environmentId, state));
+    if (deferred.size > 0) {
+      const planned = [...deferred.values()];
+      const run = await runRound("re-verify", planned);
+      states = mergeRun({ course, labId, states, planned, results: run.results, now: now() });
+      flush();
     }
-    if (labId !== row.labId) store.updateEnvironment(environmentId, { labId });
-    if (changed) events.emit("environment", { environmentId, classId: row.classId });
     return { changed, ran, ...(retryAfterS !== undefined ? { retryAfterMs: retryAfterS * 1000 } : {}) };
   }
 

@@ -30,7 +30,7 @@ export type Maillab = ReturnType<typeof createMaillab>;
 
 export function createMaillab({ store, machines, labs, events, log = console.log }: MaillabDeps) {
   const course = labs.course;
-  const evaluator = createEvaluator({ course, store, labs, machines, events });
+  const evaluator = createEvaluator({ course, store, labs, machines, events, ...(process.env.MAILLAB_DEBUG_CHECKS === "1" ? { debug: log } : {}) });
   const scheduler = createCheckScheduler({
     run: (id, { force }) => evaluator.evaluate(id, { force }),
     onError: (id, error) => log(`[checks] ${id}: ${error instanceof Error ? error.message : String(error)}`),

@@ -83,7 +83,7 @@ describe("the learning loop on real machines", () => {
     maillab.onPrompt(envId);
     await new Promise((r) => setTimeout(r, 3500));
     const after = manager.commandStats();
-    expect(after.scripts - before.scripts).toBe(3);
+    expect(after.scripts - before.scripts).toBe(4); // the prompt's look and three follow-ups
     expect(after.execs - before.execs, "no docker exec in steady state").toBe(0);
     expect(await logLines()).toBe(lines);
 

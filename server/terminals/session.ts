@@ -155,6 +155,8 @@ export class TerminalSession {
   /** The size the learner's terminal asked for last: restored when an instructor hands control back. */
   private learnerSize: { cols: number; rows: number } | null = null;
   private paused = false;
+  /** The shell printed its prompt and no line was entered since (see input()). */
+  private atPrompt = false;
   private awaitingDrain = false;
   /** Flow-control reference kept while no learner-side socket is attached. */
   private frozenAck = 0;
@@ -352,11 +354,17 @@ export class TerminalSession {
     this.activity(false);
     // Inside telnet or imtest no prompt marks a finished command; Enter is the next best signal
     // that something may have happened (a mail sent, a login) and the checks may look again.
+    // Enter at the shell's prompt starts a command whose own prompt will follow: no signal then
+    // (an evaluation in the middle of `systemctl restart` would only see half a change).
     if (data.includes(13) || data.includes(10)) {
-      try {
-        this.settings.onEnter?.(this.envId, this.machine);
-      } catch (err) {
-        this.settings.log("onEnter failed", err);
+      const insideProgram = !this.atPrompt;
+      this.atPrompt = false;
+      if (insideProgram) {
+        try {
+          this.settings.onEnter?.(this.envId, this.machine);
+        } catch (err) {
+          this.settings.log("onEnter failed", err);
+        }
       }
     }
   }
@@ -379,6 +387,7 @@ export class TerminalSession {
     if (output.length > 0) this.appendOutput(output);
     for (const m of marks) {
       this.stats_.prompts++;
+      this.atPrompt = true;
       this.recorder?.marker(`prompt ${m.exitStatus}`);
       try {
         this.settings.onPrompt?.(this.envId, this.machine, m.exitStatus);

@@ -39,6 +39,7 @@ let server: TestServer;
 let recordingsDir = "";
 const prompts: { envId: string; machine: MachineName; status: number }[] = [];
 const activity: string[] = [];
+const enters: string[] = [];
 /** Per-env authorization overrides; default: learner "Ada". */
 const authz = new Map<string, TerminalAuthResult>();
 const VIEWER_TOKEN = "instructor-token";
@@ -74,6 +75,7 @@ beforeAll(async () => {
     spawnSpec: (envId, machine) => testSpawnSpec(envMachines.get(envId)?.name(machine) ?? container),
     onPrompt: (envId, machine, status) => prompts.push({ envId, machine, status }),
     onActivity: (envId) => activity.push(envId),
+    onEnter: (envId) => enters.push(envId),
     recordingsDir,
     idleGraceMs: 60_000,
     pingIntervalMs: 0,
@@ -335,6 +337,24 @@ describe("terminal over WebSocket", () => {
     expect(late.text).not.toContain("7717");
     expect(prompts.filter((p) => p.envId === envId).every((p) => p.machine === "mail")).toBe(true);
     expect(activity).toContain(envId);
+  });
+
+  it("reports Enter inside a running program (telnet-like), not a command typed at the prompt", async () => {
+    const envId = freshEnvId();
+    const t = await ready(envId);
+    await t.until(() => prompts.some((p) => p.envId === envId), "first prompt");
+    t.type("echo at-the-prompt\r");
+    await t.waitFor("at-the-prompt\r\n");
+    await t.waitFor(PROMPT, 5000, t.textLength - 40);
+    expect(enters.filter((e) => e === envId)).toHaveLength(0);
+    // A program reading lines (as telnet does): each line typed into it counts.
+    t.type("cat\r");
+    await new Promise((r) => setTimeout(r, 300));
+    t.type("HELO partner\r");
+    await t.waitFor("HELO partner\r\nHELO partner");
+    expect(enters.filter((e) => e === envId)).toHaveLength(1);
+    t.type("\x04");
+    await t.until(() => prompts.filter((p) => p.envId === envId).length >= 3, "prompt after cat");
   });
 
   it("records the session as asciicast v2", async () => {

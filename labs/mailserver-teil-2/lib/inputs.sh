@@ -9,7 +9,7 @@
 #              reload`; connection handlers like smtpd come and go and do not count)
 #   dovecot    /etc/dovecot, and the running Dovecot: master and its log process (restarted on
 #              `doveadm reload` and `systemctl reload dovecot`)
-#   listeners  TCP sockets in LISTEN state
+#   listeners  TCP sockets in LISTEN state; smtp-listeners: those on port 25
 #   sasl       sockets under /var/spool/postfix/private (Dovecot's auth socket for Postfix)
 #   accounts   /etc/passwd, /etc/shadow, /etc/group
 #   tls        the snakeoil certificate and key (and /etc/ssl/private)
@@ -39,7 +39,8 @@ awk '
     else if (comm ~ /^(dovecot|log)$/) print "dovecot", "process", comm, $1, $22
     nextfile
   }' /proc/[0-9]*/stat 2>/dev/null
-awk 'FNR > 1 && $4 == "0A" { print "listeners", $2 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+# (port 25 = hex 0019 again on its own: the SMTP checks need not run when Dovecot starts listening)
+awk 'FNR > 1 && $4 == "0A" { print "listeners", $2; if ($2 ~ /:0019$/) print "smtp-listeners", $2 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 probe=${MAILLAB_PROBE_IP//./\\.}
 printf 'mail-log %s %s\n' "$(stat -c %i /var/log/mail.log 2>/dev/null)" \
   "$(grep -cvE "maillab-check|${probe:-none}([^0-9]|$)" /var/log/mail.log 2>/dev/null)"
