@@ -11,13 +11,15 @@
  * Figures:
  * - command → verdict: from the moment the command's output is complete in the terminal (the
  *   learner sees the prompt again) to the event that shows the step passed. Quiet: one learner.
- *   Busy: 30 learners at once, each typing its next command 10 s after the previous one finished.
+ *   Busy: 30 learners at once, each typing its next command 7-13 s (10 s on average) after the
+ *   previous one finished, all in the same lab at the same time (a class).
  * - engine round trips: `docker exec`s the app made during the run (Docker's own events, split into
  *   terminals, check channels and other one-shot execs), per learner command.
  * - check log lines per command: lines the checks caused in each mail.log (`maillab-check`).
  * The machine's load average during the busy run is reported too.
  */
 import { spawn, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EnvironmentView, StepView } from "../lib/api-types";
@@ -167,6 +169,32 @@ async function countExecs<T>(envIds: string[], fn: () => Promise<T>): Promise<{ 
   }
 }
 
+/**
+ * CPU seconds the machines of these environments used so far, by machine (cgroup v1 cpuacct, as on
+ * the reference machine; NaN elsewhere). The probe's share is the checks' own work in the machines.
+ */
+function machineCpuS(envIds: string[]): Record<string, number> {
+  const out: Record<string, number> = { mail: 0, partner: 0, probe: 0 };
+  for (const id of envIds) {
+    for (const machine of Object.keys(out)) {
+      try {
+        const full = execFileSync("docker", ["inspect", "-f", "{{.Id}}", `maillab-${id}-${machine}`], { encoding: "utf8" }).trim();
+        out[machine]! += Number(readFileSync(`/sys/fs/cgroup/cpuacct/docker/${full}/cpuacct.usage`, "utf8")) / 1e9;
+      } catch {
+        out[machine] = NaN;
+      }
+    }
+  }
+  return out;
+}
+
+/** Busy CPU seconds of the whole machine so far (/proc/stat: everything but idle and iowait). */
+function hostBusyCpuS(): number {
+  const [, ...f] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number);
+  const hz = 100;
+  return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / hz;
+}
+
 async function runLearners(app: RunningApp, count: number, gapMs: number) {
   const learners: Learner[] = [];
   // Created a few at a time, as a class joins.
@@ -175,11 +203,16 @@ async function runLearners(app: RunningApp, count: number, gapMs: number) {
   const byStep: Record<string, number[]> = {};
   const load: number[] = [];
   const sampler = setInterval(() => load.push(os.loadavg()[0]!), 2000);
+  const ids = learners.map((l) => l.env.id);
+  const cpuBefore = machineCpuS(ids);
+  const hostBefore = hostBusyCpuS();
   const failures: string[] = [];
   const { execs, samples } = await countExecs(learners.map((l) => l.env.id), () =>
     Promise.all(
       learners.map(async (l, k) => {
         await sleep((k * gapMs) / count); // spread over the interval, not all at once
+        // A class is not in lockstep: each learner takes 7-13 s (10 on average) before the next command.
+        const jitter = () => gapMs * (0.7 + 0.6 * Math.random());
         for (const [n, c] of SCRIPT.entries()) {
           const done = await type(l, c, n);
           if (c.completes) {
@@ -191,12 +224,14 @@ async function runLearners(app: RunningApp, count: number, gapMs: number) {
               failures.push(String(e));
             }
           }
-          await sleep(gapMs);
+          await sleep(count > 1 ? jitter() : gapMs);
         }
       }),
     ),
   );
   clearInterval(sampler);
+  const cpuAfter = machineCpuS(ids);
+  const hostCpuS = hostBusyCpuS() - hostBefore;
   const logLines = learners.map((l) => Number(execFileSync("docker", ["exec", `maillab-${l.env.id}-mail`, "grep", "-c", "maillab-check", "/var/log/mail.log"], { encoding: "utf8" }).trim()));
   const commands = learners.reduce((n, l) => n + l.commands, 0);
   for (const l of learners) {
@@ -221,6 +256,10 @@ async function runLearners(app: RunningApp, count: number, gapMs: number) {
     otherExecs: execs.other!,
     terminalExecs: execs.terminal!,
     checkLogLinesPerCommand: logLines.reduce((a, b) => a + b, 0) / commands,
+    hostCpuS,
+    probeCpuS: cpuAfter.probe! - cpuBefore.probe!,
+    mailCpuS: cpuAfter.mail! - cpuBefore.mail!,
+    partnerCpuS: cpuAfter.partner! - cpuBefore.partner!,
     loadAvgMax: Math.max(0, ...load),
     loadAvgMedian: percentile(load, 50),
   };

@@ -42,13 +42,13 @@ fi
 # Throttling and fatal errors since master's last start (a restart ends the throttling, a reload does not).
 throttle=${v[4]%s}
 [[ $throttle =~ ^[0-9]+$ ]] || throttle=60
-read -r tstamp fatal < <(mail_log | awk -v since="$(date -u -d "@${since:-0}" +%Y-%m-%dT%H:%M:%S)" '
+read -r tstamp fatal < <(mail_log | awk -v since="$(iso_utc "${since:-0}")" '
   /postfix\/master\[[0-9]+\]: daemon started/ { t = ""; f = ""; lastfatal = "" }
   /postfix\/smtpd\[[0-9]+\]: fatal: / { lastfatal = $0; if (substr($1, 1, 19) >= since) f = $0 }
   /postfix\/master\[[0-9]+\]: warning: .*smtpd: bad command startup -- throttling/ { t = substr($1, 1, 19); tf = lastfatal }
   END { if (t != "") { print t, tf } else if (f != "") { print "-", f } }')
 if [ -n "${tstamp:-}" ] && [ "$tstamp" != - ]; then
-  left=$(( $(date -u -d "${tstamp/T/ }" +%s) + throttle - $(date -u +%s) ))
+  left=$(( $(date -u -d "${tstamp/T/ }" +%s) + throttle - EPOCHSECONDS ))
   if [ "$left" -gt 0 ]; then
     msg=${fatal#*postfix/smtpd\[*\]: }
     note "throttled since $tstamp after: $fatal"
