@@ -165,11 +165,15 @@ describe("automation API", () => {
     expect(learners.map((l) => l.name)).toEqual(["Ada"]);
     expect(learners[0]!.environmentId).toBe(joined.json.id);
 
-    const csv = await call("GET", `/api/classes/${id}/export.csv`, { cookie: instructor });
+    // English spreadsheets split on ",", German ones on ";" (server/maillab/csv.ts).
+    const csv = await call("GET", `/api/classes/${id}/export.csv?lang=en`, { cookie: instructor });
     expect(csv.status).toBe(200);
     expect(csv.headers.get("content-type")).toMatch(/text\/csv/);
-    expect(csv.text.split("\n")[0]).toMatch(/^learner,12-1\//);
-    expect(csv.text).toMatch(/\nAda,/);
+    expect(csv.text.split("\r\n")[0]).toMatch(/^\uFEFF?Learner,Lab 12\.1 – /);
+    expect(csv.text).toMatch(/\r\nAda,(not started|open),/);
+    const csvDe = await call("GET", `/api/classes/${id}/export.csv?lang=de`, { cookie: instructor });
+    expect(csvDe.text.split("\r\n")[0]).toMatch(/^\uFEFF?Teilnehmer;Lab 12\.1 – /);
+    expect(csvDe.text).toMatch(/\r\nAda;/);
 
     const warm = await call("POST", `/api/classes/${id}/prewarm`, { cookie: instructor, body: { count: 1 } });
     expect(warm.status).toBe(200);

@@ -86,22 +86,24 @@ afterAll(async () => {
 describe("finding 1: request bodies cannot exhaust memory", () => {
   for (const declareLength of [true, false]) {
     const how = declareLength ? "declared by Content-Length" : "sent chunked, without Content-Length";
-    it(`a 400 MB body ${how} gets 413 within a fraction of a second, memory stays flat`, async () => {
+    it(`a 400 MB body ${how} gets 413 within a fraction of a second, is not read to the end, memory stays flat`, async () => {
       const rss = watchRss(pid);
+      // The client ignores the answer and goes on sending, as an attacker would.
       const r = await sendHugeBody(app.url, "/api/session", 400 * MiB, { declareLength });
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const mem = rss.stop();
       const health = await call("GET", "/api/health");
       console.log(
         `[security] 400 MB body ${how}: ${r.status} after ${r.ms.toFixed(0)} ms (${(r.sentBytes / MiB).toFixed(0)} MiB sent), ` +
+          `hung up ${r.closedAfterMs.toFixed(0)} ms later (${(r.sentAfterAnswer / MiB).toFixed(1)} MiB more), ` +
           `RSS ${(mem.before / MiB).toFixed(0)} → peak ${(mem.max / MiB).toFixed(0)} MiB (+${((mem.max - mem.before) / MiB).toFixed(1)}), health ${health.ms.toFixed(0)} ms`,
       );
       expect(r.status).toBe(413);
       expect(r.ms).toBeLessThan(500);
       expect(mem.max - mem.before).toBeLessThan(20 * MiB);
-      expect(JSON.parse(r.text)).toMatchObject({ code: "body-too-large" });
-      // The rest of the body is never read: the server hangs up instead of draining 400 MB.
-      expect(r.headers.connection).toBe("close");
+      // The rest is never read: the server hangs up (what was sent after is socket buffers).
+      expect(r.closedAfterMs).toBeLessThan(2000);
+      expect(r.sentAfterAnswer).toBeLessThan(64 * MiB);
       expect(health.status).toBe(200);
       expect(health.ms).toBeLessThan(1000);
     });

@@ -5,7 +5,7 @@ import { createApp } from "./app";
 import { setContext } from "./context";
 import { TERMINAL_PATH_PREFIX } from "./terminals";
 import { clientOf, stampClient } from "./api/client";
-import { refuseOversizedApiBody } from "./api/early-limits";
+import { lingerOnEarlyClose, refuseOversizedApiBody } from "./api/early-limits";
 
 /**
  * One Node process (docs/design.md §2): a plain HTTP server that serves Next.js and takes
@@ -33,6 +33,7 @@ async function main() {
     // whatever a client sent under those names is replaced.
     stampClient(req.headers, client);
     // Before Next sees it: an API body declared too large is refused unread (docs/security.md).
+    lingerOnEarlyClose(req);
     if (refuseOversizedApiBody(req, res)) return;
     void handle(req, res);
   });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -25,6 +25,9 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
   let port = 0;
   let proc: ChildProcess | undefined;
   let log = "";
+  // The app's whole output also goes to a file, for reading after a failed run (CI keeps test-results/).
+  mkdirSync("test-results", { recursive: true });
+  const logFile = path.join("test-results", `app-${path.basename(dataDir)}.log`);
 
   async function launch() {
     proc = spawn("bash", ["scripts/start.sh"], {
@@ -45,6 +48,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
       const timer = setTimeout(() => reject(new Error(`app did not start within 300 s:\n${log.slice(-4000)}`)), 300_000);
       const onData = (chunk: Buffer) => {
         log += chunk.toString();
+        appendFileSync(logFile, chunk);
         const m = /maillab listening on http:\/\/localhost:(\d+)/.exec(log.slice(-2000));
         if (m) {
           port = Number(m[1]);

@@ -70,11 +70,23 @@ export function send(baseUrl: string, method: string, path: string, opts: SendOp
   });
 }
 
+export interface HugeBodyResult {
+  status: number;
+  /** From the first byte sent to the answer's headers. */
+  ms: number;
+  /** Bytes written when the answer came. */
+  sentBytes: number;
+  /** Bytes written after the answer, until the server hung up. */
+  sentAfterAnswer: number;
+  /** From the answer to the server hanging up. */
+  closedAfterMs: number;
+}
+
 /**
- * Streams `totalBytes` of body (1 MiB writes, honouring backpressure) until the server answers;
- * returns the status and how long the answer took from the first byte sent.
+ * Streams `totalBytes` of body (1 MiB writes, honouring backpressure) and, like a client that
+ * ignores the answer, goes on writing after it until the server closes the connection.
  */
-export function sendHugeBody(baseUrl: string, path: string, totalBytes: number, opts: { declareLength: boolean }): Promise<{ status: number; ms: number; sentBytes: number; text: string; headers: http.IncomingHttpHeaders }> {
+export function sendHugeBody(baseUrl: string, path: string, totalBytes: number, opts: { declareLength: boolean }): Promise<HugeBodyResult> {
   const url = new URL(path, baseUrl);
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (opts.declareLength) headers["content-length"] = String(totalBytes);
@@ -82,25 +94,28 @@ export function sendHugeBody(baseUrl: string, path: string, totalBytes: number, 
   chunk[0] = '"'.charCodeAt(0);
   return new Promise((resolve, reject) => {
     let sent = 0;
-    let answered = false;
+    let answer: { status: number; at: number; sentBytes: number } | undefined;
     const started = performance.now();
+    const finish = () => {
+      if (!answer) return;
+      req.destroy();
+      resolve({
+        status: answer.status,
+        ms: answer.at - started,
+        sentBytes: answer.sentBytes,
+        sentAfterAnswer: sent - answer.sentBytes,
+        closedAfterMs: performance.now() - answer.at,
+      });
+    };
     const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers, agent: false }, (res) => {
-      answered = true;
-      const ms = performance.now() - started;
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      const done = () => {
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, ms, sentBytes: sent, text: Buffer.concat(chunks).toString("utf8"), headers: res.headers });
-      };
-      res.on("end", done);
-      res.on("error", done);
+      answer = { status: res.statusCode ?? 0, at: performance.now(), sentBytes: sent };
+      res.resume();
     });
-    req.on("error", (error) => {
-      if (!answered) reject(error);
-    });
+    // EPIPE / ECONNRESET after the answer: the server hung up, as it should.
+    req.on("error", (error) => (answer ? finish() : reject(error)));
+    req.on("close", finish);
     const pump = () => {
-      while (!answered && sent < totalBytes) {
+      while (sent < totalBytes && !req.destroyed) {
         const part = Math.min(chunk.length, totalBytes - sent);
         sent += part;
         if (!req.write(part === chunk.length ? chunk : chunk.subarray(0, part))) {
@@ -108,7 +123,7 @@ export function sendHugeBody(baseUrl: string, path: string, totalBytes: number, 
           return;
         }
       }
-      if (!answered && sent >= totalBytes) req.end();
+      if (sent >= totalBytes) req.end();
     };
     pump();
   });

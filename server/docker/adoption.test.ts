@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { MachineName } from "@/lib/machines";
+import type { EnvironmentMachine } from "@/lib/machines";
 import { classifyListing, type ListedContainer, type ListedNetwork } from "./adoption";
 import { containerLabels, containerName, networkLabels, poolContainerName, type EnvironmentLabelInput } from "./labels";
 import { generateParams } from "./params";
@@ -9,7 +9,7 @@ function env(id: string, { pool = false, scopeName = scope } = {}): EnvironmentL
   return { id, scope: scopeName, params: generateParams("10.213.0.16/28"), createdAt: 1_700_000_000_000, pool, extra: { "x.y": "z" } };
 }
 const network = (input: EnvironmentLabelInput): ListedNetwork => ({ Id: `net-${input.id}`, Labels: networkLabels(input) });
-function container(input: EnvironmentLabelInput, machine: MachineName, { state = "running", name = containerName(input.id, machine) } = {}): ListedContainer {
+function container(input: EnvironmentLabelInput, machine: EnvironmentMachine, { state = "running", name = containerName(input.id, machine) } = {}): ListedContainer {
   return { Id: `${machine}-${input.id}`, Names: [`/${name}`], State: state, Created: 1_700_000_000, Labels: containerLabels(input, machine) };
 }
 
@@ -51,10 +51,10 @@ describe("classifyListing", () => {
     const known = env("known0000001");
     const unknown = env("unknown00001");
     const pooled = env("pooled000001", { pool: true });
-    const poolName = (m: MachineName) => ({ name: poolContainerName(pooled.id, m) });
+    const poolName = (m: EnvironmentMachine) => ({ name: poolContainerName(pooled.id, m) });
     const { adopt, remove } = classifyListing(
       [network(known), network(unknown), network(pooled)],
-      [known, unknown].flatMap((e) => [container(e, "mail"), container(e, "partner")]).concat(container(pooled, "mail", poolName("mail")), container(pooled, "partner", poolName("partner"))),
+      [known, unknown].flatMap((e) => [container(e, "mail"), container(e, "partner")]).concat((["mail", "partner", "probe"] as const).map((m) => container(pooled, m, poolName(m)))),
       { scope, isKnown: (id) => id === known.id },
     );
     expect(adopt.map((e) => [e.id, e.pooled, e.bornInPool])).toEqual([

@@ -5,6 +5,7 @@ import { connect, createServer, type AddressInfo, type Server } from "node:net";
 import { execFileSync } from "node:child_process";
 import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ENVIRONMENT_MACHINES } from "@/lib/machines";
 import { machineImage } from "./container-config";
 import { EnvironmentManager, type EnvironmentInfo } from "./environments";
 import { HOST_FIREWALL_CHAIN, isLabAddress } from "./host-firewall";
@@ -379,7 +380,7 @@ describe("environments (real Docker engine)", () => {
     const env = await manager.create({ usePool: false });
     // The engine loses everything (wiped, or removed by hand) while the app is down.
     manager.dispose();
-    await Promise.all(["mail", "partner"].map((m) => docker.getContainer(containerName(env.id, m as "mail")).remove({ force: true })));
+    await Promise.all(ENVIRONMENT_MACHINES.map((m) => docker.getContainer(containerName(env.id, m)).remove({ force: true })));
     await docker.getNetwork(networkName(env.id)).remove();
 
     const restarted = newManager();
