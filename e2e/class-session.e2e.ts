@@ -91,7 +91,10 @@ describe("class session in the browser", () => {
     }
     await waitForTerminalText(learner, "partner", /queued as/);
     await typeCommand(learner, "partner", "QUIT");
-    await waitForStep(learner, "telnet-mail", "pass");
+    // Lab 12.1 is done: the page moves on to Lab 12.2 by itself (docs/learning-loop.md).
+    await learner.locator('[data-testid="step-install-dovecot"]').waitFor({ timeout: 60_000 });
+    await learner.getByTestId("lab-tab-12-1").click();
+    await waitForStep(learner, "telnet-mail", "pass", 5_000);
     await learner.getByTestId("lab-done").waitFor();
     await teacher.locator('[data-testid="cell-Ada-telnet-mail"][data-status="pass"]').waitFor({ timeout: 15_000 });
   });
