@@ -99,6 +99,8 @@ describe("both labs by hand in the browser", () => {
     t = await run("mail", `postconf -e "mydestination = \\$myhostname, localhost.localdomain, localhost, ${domain}" && postfix reload`);
     await green("mydestination", t);
 
+    await run("partner", "clear");
+
     await typeCommand(page, "partner", "telnet mail 25");
     await waitForTerminalText(page, "partner", /220 .*ESMTP/);
     await lines("partner", ["EHLO partner", "MAIL FROM:<test@partner>", "RCPT TO:<jemand@anderswo.example>"], /Relay access denied/);
@@ -106,8 +108,10 @@ describe("both labs by hand in the browser", () => {
     await typeCommand(page, "partner", "QUIT");
     await green("no-open-relay", t);
 
+    await run("partner", "clear");
+
     await typeCommand(page, "partner", "telnet mail 25");
-    await waitForTerminalText(page, "partner", /(220 .*ESMTP[\s\S]*){2}/);
+    await waitForTerminalText(page, "partner", /220 .*ESMTP/);
     await lines("partner", ["HELO partner", `MAIL FROM:<bob@${domain}>`, `RCPT TO:<alice@${domain}>`, "DATA", "Subject: Hallo", "", "Hallo Alice!", "."], /queued as/);
     // Still inside telnet: the mail is there, the step passes before QUIT, and with it the whole
     // lab: the page moves on to Lab 12.2 by itself.
@@ -125,14 +129,17 @@ describe("both labs by hand in the browser", () => {
     let t = await run("mail", "apt install -y dovecot-imapd dovecot-pop3d", 300_000);
     await green("install-dovecot", t);
 
+    await run("partner", "clear");
+
     await typeCommand(page, "partner", 'imtest -t "" -a alice mail');
-    await waitForTerminalText(page, "partner", /[Pp]assword:/);
+    await waitForTerminalText(page, "partner", /[Pp]assword:\s*$/);
     await lines("partner", [passwords.alice!], /Authenticated/);
     await lines("partner", ["a SELECT INBOX", "b FETCH 1 BODY[]"], /Hallo Alice!/);
     await lines("partner", ["c LOGOUT"], /Connection closed/);
+    await run("partner", "clear");
     await typeCommand(page, "partner", 'pop3test -t "" -a alice mail');
-    await waitForTerminalText(page, "partner", /([Pp]assword:[\s\S]*){2}/);
-    await lines("partner", [passwords.alice!, "LIST", "RETR 1"], /(Hallo Alice![\s\S]*){2}/);
+    await waitForTerminalText(page, "partner", /[Pp]assword:\s*$/);
+    await lines("partner", [passwords.alice!, "LIST", "RETR 1"], /Hallo Alice!/);
     t = Date.now();
     await lines("partner", ["QUIT"]);
     await green("imap-pop3-login", t);
@@ -152,12 +159,16 @@ describe("both labs by hand in the browser", () => {
     t = await run("mail", "systemctl restart dovecot && postfix reload");
     await green("smtp-auth", t);
 
+    await run("partner", "clear");
+
     await typeCommand(page, "partner", 'smtptest -t "" -p 25 -a alice -u alice mail');
-    await waitForTerminalText(page, "partner", /([Pp]assword:[\s\S]*){3}/);
+    await waitForTerminalText(page, "partner", /[Pp]assword:\s*$/);
     await lines("partner", [passwords.alice!], /Authenticated/);
     await lines("partner", [`MAIL FROM:<alice@${domain}>`, `RCPT TO:<bob@${domain}>`, "DATA", "Subject: Gruss mit Anmeldung", "", "Hallo bob!", "."], /queued as/);
-    await green("smtptest-mail", Date.now());
+    // Whether the session used TLS is in mail.log when it ends (smtpd's disconnect line).
+    t = Date.now();
     await lines("partner", ["QUIT"]);
+    await green("smtptest-mail", t);
     await expectAllPassed(["12-1", "12-2"]);
   });
 
@@ -169,8 +180,10 @@ describe("both labs by hand in the browser", () => {
     await typeCommand(page, "mail", "exit");
     await run("mail", "ls -l /var/mail/alice /home/alice/mbox");
 
+    await run("partner", "clear");
+
     await typeCommand(page, "partner", 'pop3test -t "" -a bob mail');
-    await waitForTerminalText(page, "partner", /([Pp]assword:[\s\S]*){3}/);
+    await waitForTerminalText(page, "partner", /[Pp]assword:\s*$/);
     await lines("partner", [passwords.bob!, "LIST", "DELE 1", "QUIT"], /Connection closed/);
     await run("partner", "sleep 3");
     await expectAllPassed(["12-1", "12-2"]);
