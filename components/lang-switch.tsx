@@ -1,6 +1,6 @@
 "use client";
 import { useRouter } from "next/navigation";
-import type { Lang } from "@/lib/api-schema";
+import type { Lang } from "@/lib/api-types";
 import { LANG_COOKIE, translator } from "@/lib/i18n";
 
 export function LangSwitch({ lang }: { lang: Lang }) {

@@ -294,7 +294,7 @@ describe("an instructor watching at another width", () => {
 
 describe("the end of an environment", () => {
   it.each([
-    ["class-ended", "de", "Die Klasse ist beendet"],
+    ["class-ended", "de", "Die Kurssitzung ist beendet"],
     ["removed", "en", "This environment was removed"],
   ] as const)("%s: the terminal stops reconnecting and says so (%s)", async (why, lang, message) => {
     const envId = freshEnvId();

@@ -83,7 +83,7 @@ describe("terminal components in Chromium", () => {
     const teacher = await openPage(envId, { instructor: true });
     await until("viewer connected", async () => (await status(teacher, "mail").getAttribute("data-status")) === "open");
     expect(await status(teacher, "mail").textContent()).toContain("read-only");
-    await until("watched notice", async () => (await learner.getByText("Watching: Ms Teacher").count()) > 0);
+    await until("watched notice", async () => (await learner.getByText("Your instructor is watching").count()) > 0);
 
     await teacher.getByTestId("terminal-mail").click();
     await teacher.keyboard.type("echo viewer-typed");
@@ -93,7 +93,7 @@ describe("terminal components in Chromium", () => {
 
     await teacher.getByTestId("terminal-control-mail").click();
     await until("helping badge", async () => (await learner.getByTestId("terminal-helping-mail").count()) > 0);
-    expect(await learner.getByTestId("terminal-helping-mail").textContent()).toContain("Ms Teacher is helping");
+    expect(await learner.getByTestId("terminal-helping-mail").textContent()).toContain("Your instructor is helping");
     await teacher.getByTestId("terminal-mail").click();
     await teacher.keyboard.type("echo teacher-$((1+1))");
     await teacher.keyboard.press("Enter");

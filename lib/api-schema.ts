@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LANGS } from "./api-types";
 import { environmentIdSchema } from "./machines";
 
 /**
@@ -75,26 +76,5 @@ export const switchLabBody = z.strictObject({ lab: labId });
 export const environmentIdParam = environmentIdSchema;
 export const classIdParam = z.string().regex(/^[a-z0-9]{10}$/, "class id must be 10 lowercase letters or digits");
 
-export type CheckResultView = {
-  id: string;
-  ok: boolean;
-  message: string;
-  hints?: string[];
-  transcript?: string;
-  durationMs?: number;
-};
-export type StepStatus = "pass" | "fail" | "pending";
-export type StepResultView = {
-  id: string;
-  labId: string;
-  title: string;
-  status: StepStatus;
-  checks: CheckResultView[];
-  /** Steps fast-forwarded by a solve script instead of the learner. */
-  solved?: boolean;
-  passedAt?: number | null;
-  firstSeenAt?: number | null;
-  sameFailures?: number;
-};
-export type Lang = "de" | "en";
-export const langSchema = z.enum(["de", "en"]);
+/** `?lang=` and the language cookie: the contract's `Lang` (lib/api-types.ts). */
+export const langSchema = z.enum(LANGS);

@@ -1,8 +1,11 @@
 // The automation API's responses (docs/api.md), declared once: server/maillab returns them, the
 // route handlers send them, components/api-client.ts and the event streams are typed by them.
+// Nothing else redeclares them (no copies in the UI, no casts between look-alikes).
 import type { EnvironmentParams } from "./machines";
 
-export type Lang = "de" | "en";
+/** The product's languages; German first (the course's language). */
+export const LANGS = ["de", "en"] as const;
+export type Lang = (typeof LANGS)[number];
 
 /** One check of a step, in the viewer's language. */
 export interface CheckView {
@@ -36,6 +39,12 @@ export interface StepView {
   status: StepStatus;
   /** Passed earlier, fails now ("was done, now broken"). */
   broken: boolean;
+  /**
+   * `fail` only: the checks looked again after the step became the current one (the learner
+   * changed something they depend on, or pressed "check now") and it still fails. False: the
+   * learner has not tried yet: the step is open, not failed (the UI shows no failure, no hints).
+   */
+  attempted: boolean;
   /** The step the learner works on now (the first not passed step of the current lab). */
   current: boolean;
   checks: CheckView[];
@@ -82,6 +91,10 @@ export interface LearnerStepCell {
   id: string;
   status: StepStatus;
   broken: boolean;
+  /** As in StepView: a `fail` after the learner tried (not just "not done yet"). */
+  attempted: boolean;
+  /** The learner's current step. */
+  current: boolean;
   solved: boolean;
   passedAt: number | null;
   sameFailures: number;
@@ -113,4 +126,78 @@ export interface ClassProgressView {
   labs: string[];
   steps: ClassStepColumn[];
   learners: LearnerProgressView[];
+}
+
+/** `GET /api/classes/:id/events` → `presenter`: the instructor's slide and follow mode. */
+export interface PresenterEvent {
+  slide: number;
+  /** Learners' pages show the slides and follow the instructor's slide. */
+  follow: boolean;
+  endedAt: number | null;
+}
+
+/** Server-sent events by name: `GET /api/environments/:id/events`. */
+export interface EnvironmentEvents {
+  environment: EnvironmentView;
+}
+
+/** Server-sent events by name: `GET /api/classes/:id/events` (`progress` for the instructor only). */
+export interface ClassEvents {
+  presenter: PresenterEvent;
+  progress: ClassProgressView;
+}
+
+/** `POST /api/classes/join` (201): the learner's environment and the class. */
+export interface JoinResult extends EnvironmentView {
+  class: { id: string; title: string };
+}
+
+/** `POST /api/classes` (201). */
+export interface ClassCreated {
+  id: string;
+  joinCode: string;
+  joinUrl: string;
+}
+
+/** One entry of `GET /api/classes`. */
+export interface ClassSummary extends ClassCreated {
+  title: string;
+  labs: string[];
+  createdAt: number;
+  endedAt: number | null;
+}
+
+export interface ClassList {
+  classes: ClassSummary[];
+}
+
+/** `GET|POST /api/classes/:id/prewarm`: the warm pool. */
+export interface PoolStatus {
+  ready: number;
+  target: number;
+}
+
+export interface RecordingView {
+  name: string;
+  machine: string;
+  startedAt: number;
+  bytes: number;
+}
+
+/** `GET /api/environments/:id/recordings`. */
+export interface RecordingList {
+  recordings: RecordingView[];
+}
+
+/** Answers that only confirm (`POST /api/auth/login`, `/logout`, `/presenter`, `DELETE /api/classes/:id`). */
+export interface OkResult {
+  ok: true;
+}
+
+/** Every error answer (docs/api.md "Errors"): `error` for people, `code` for programs. */
+export interface ApiErrorBody {
+  error: string;
+  code: string;
+  retryAfterS?: number;
+  maxBytes?: number;
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { StepResultView } from "@/lib/api-schema";
+import type { StepView } from "@/lib/api-types";
 
 /** In-process pub/sub between the check scheduler, the API's SSE streams and the dashboard. */
 export interface MaillabEvents {
@@ -8,7 +8,7 @@ export interface MaillabEvents {
   /** A class changed: learner joined, presenter slide moved, class ended, pre-warm progress. */
   class: { classId: string };
   /** Check results of one environment, pushed to its learner and the class dashboard. */
-  results: { environmentId: string; classId: string | null; steps: StepResultView[] };
+  results: { environmentId: string; classId: string | null; steps: StepView[] };
 }
 
 export function createEventBus() {

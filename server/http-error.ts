@@ -1,5 +1,6 @@
 import { z, type ZodError, type ZodType } from "zod";
-import { inputMessages, type InputMessageKey, type Lang } from "@/lib/api-schema";
+import { inputMessages, type InputMessageKey } from "@/lib/api-schema";
+import type { Lang } from "@/lib/api-types";
 
 /**
  * Branded with a global symbol, because Next.js bundles route handlers separately from

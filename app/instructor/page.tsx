@@ -5,6 +5,7 @@ import { translator } from "@/lib/i18n";
 import { LangSwitch } from "@/components/lang-switch";
 import { LoginForm } from "@/components/instructor/login-form";
 import { NewClassForm } from "@/components/instructor/new-class-form";
+import { SignOutButton } from "@/components/instructor/sign-out-button";
 
 export const dynamic = "force-dynamic";
 
@@ -13,13 +14,17 @@ export default async function InstructorHome() {
   const t = translator(lang);
   const { principal } = await pagePrincipal();
   const { store, maillab } = getContext();
+  const signedIn = principal?.kind === "instructor";
   const header = (
-    <header className="mb-6 flex items-center justify-between">
+    <header className="mb-6 flex items-center justify-between gap-4">
       <h1 className="text-2xl font-bold"><Link href="/" className="text-brand">maillab</Link> · {t("instructor.title")}</h1>
-      <LangSwitch lang={lang} />
+      <div className="flex items-center gap-2">
+        <LangSwitch lang={lang} />
+        {signedIn && <SignOutButton lang={lang} />}
+      </div>
     </header>
   );
-  if (principal?.kind !== "instructor") {
+  if (!signedIn) {
     return (
       <main className="mx-auto max-w-md px-6 py-10">
         {header}

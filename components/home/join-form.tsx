@@ -1,9 +1,9 @@
 "use client";
 import { useState } from "react";
 import { useRouter } from "next/navigation";
-import type { Lang } from "@/lib/api-schema";
+import type { Lang } from "@/lib/api-types";
 import { translator } from "@/lib/i18n";
-import { api } from "../api-client";
+import { apiClient } from "../api-client";
 import { useAction } from "../use-action";
 
 export function JoinForm({ lang, code: initialCode = "" }: { lang: Lang; code?: string }) {
@@ -18,7 +18,7 @@ export function JoinForm({ lang, code: initialCode = "" }: { lang: Lang; code?: 
       onSubmit={(e) => {
         e.preventDefault();
         void run(async () => {
-          const env = await api<{ id: string }>("POST", "/api/classes/join", { code, name });
+          const env = await apiClient(lang).join({ code, name });
           router.push(`/lab/${env.id}`);
         }, { keepBusy: true });
       }}

@@ -1,8 +1,8 @@
 "use client";
 import { useRouter } from "next/navigation";
-import type { Lang } from "@/lib/api-schema";
+import type { Lang } from "@/lib/api-types";
 import { translator } from "@/lib/i18n";
-import { api } from "../api-client";
+import { apiClient } from "../api-client";
 import { useAction } from "../use-action";
 
 export function StartButton({ lang, lab }: { lang: Lang; lab?: string }) {
@@ -18,7 +18,7 @@ export function StartButton({ lang, lab }: { lang: Lang; lab?: string }) {
         className="rounded-md bg-brand px-4 py-2 font-semibold text-white hover:bg-brand-dark disabled:opacity-60"
         onClick={() =>
           run(async () => {
-            const env = await api<{ id: string }>("POST", "/api/session", lab ? { lab } : {});
+            const env = await apiClient(lang).startSelfPaced(lab ? { lab } : {});
             router.push(`/lab/${env.id}`);
           }, { keepBusy: true })
         }

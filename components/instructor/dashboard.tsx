@@ -2,55 +2,56 @@
 import { useEffect, useState } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import type { Lang } from "@/lib/api-schema";
-import { translator } from "@/lib/i18n";
-import { api } from "../api-client";
+import type { ClassProgressView, Lang, LearnerStepCell, PoolStatus } from "@/lib/api-types";
+import { translator, type MessageKey, type Translate } from "@/lib/i18n";
+import { apiClient, eventStreams, exportCsvUrl } from "../api-client";
 import { useEventSource } from "../lab/use-event-source";
 
-export interface ProgressView {
-  id: string;
-  title: string;
-  joinCode: string;
-  endedAt: number | null;
-  labs: string[];
-  steps: Array<{ labId: string; id: string; title: string }>;
-  learners: Array<{
-    id: string;
-    name: string;
-    environmentId: string | null;
-    status: string;
-    currentStep: string | null;
-    timeOnStepMs: number;
-    stuck: boolean;
-    steps: Array<{ labId: string; id: string; status: string; solved?: boolean; sameFailures?: number; failing: string[] }>;
-  }>;
-}
-
-function minutes(ms: number) {
+function duration(t: Translate, ms: number) {
   const m = Math.floor(ms / 60_000);
-  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
+  return m < 60 ? t("dash.minutes", { m }) : t("dash.hours", { h: Math.floor(m / 60), m: m % 60 });
 }
 
-const CELL = { pass: "bg-green-500", fail: "bg-red-400", pending: "bg-slate-200" } as Record<string, string>;
+/** How a grid cell looks: not done yet is not failed (red is only for "was done, now broken"). */
+type CellLook = "pass" | "solved" | "broken" | "working" | "tried" | "pending" | "notDone";
+
+/** `final`: the class has ended; what was not done stays not done. */
+function cellLook(c: LearnerStepCell | undefined, final: boolean): CellLook {
+  if (final && c?.status !== "pass") return "notDone";
+  if (!c || c.status === "pending") return c?.current ? "working" : "pending";
+  if (c.status === "pass") return c.broken ? "broken" : c.solved ? "solved" : "pass";
+  return c.attempted ? "tried" : "working";
+}
+
+const CELL: Record<CellLook, { className: string; icon: string; label: MessageKey }> = {
+  pass: { className: "bg-green-600 text-white", icon: "✓", label: "cell.pass" },
+  solved: { className: "bg-green-200 text-green-950", icon: "↷", label: "cell.solved" },
+  broken: { className: "bg-red-600 text-white", icon: "!", label: "cell.broken" },
+  working: { className: "border-2 border-brand bg-white text-brand", icon: "…", label: "cell.working" },
+  tried: { className: "bg-amber-300 text-amber-950", icon: "…", label: "cell.tried" },
+  pending: { className: "bg-slate-200 text-slate-600", icon: "", label: "cell.pending" },
+  notDone: { className: "bg-slate-100 text-slate-600", icon: "–", label: "cell.notDone" },
+};
 
 /** The live grid: learners × steps, who is stuck, and the class controls. */
-export function Dashboard({ lang, initial, joinUrl, qrSvg }: { lang: Lang; initial: ProgressView; joinUrl: string; qrSvg: string }) {
+export function Dashboard({ lang, initial, joinUrl, qrSvg }: { lang: Lang; initial: ClassProgressView; joinUrl: string; qrSvg: string }) {
   const t = translator(lang);
+  const api = apiClient(lang);
   const router = useRouter();
   const [p, setP] = useState(initial);
-  const [pool, setPool] = useState<{ ready: number; target: number } | null>(null);
+  const [pool, setPool] = useState<PoolStatus | null>(null);
   const [count, setCount] = useState(10);
   const [error, setError] = useState<string | null>(null);
-  useEventSource(`/api/classes/${p.id}/events?lang=${lang}`, { progress: (d) => setP(d as ProgressView) });
+  useEventSource(eventStreams.class(p.id, lang), { progress: setP });
   // While pre-warming, follow the pool until it is full (one environment every ~2 s on 2 cores).
   const filling = pool !== null && pool.ready < pool.target;
   useEffect(() => {
     if (!filling) return;
     const timer = setInterval(() => {
-      void api<{ ready: number; target: number }>("GET", `/api/classes/${p.id}/prewarm`).then(setPool, () => {});
+      void apiClient(lang).poolStatus(p.id).then(setPool, () => {});
     }, 2000);
     return () => clearInterval(timer);
-  }, [filling, p.id]);
+  }, [filling, p.id, lang]);
 
   async function run(fn: () => Promise<void>) {
     setError(null);
@@ -65,12 +66,23 @@ export function Dashboard({ lang, initial, joinUrl, qrSvg }: { lang: Lang; initi
     <div className="space-y-6">
       <section className="flex flex-wrap items-start gap-6 rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
         <div>
-          <div className="text-sm text-slate-500">{t("dash.joinCode")}</div>
+          <div className="text-sm text-slate-600">{t("dash.joinCode")}</div>
           <div className="font-mono text-4xl font-bold tracking-widest" data-testid="join-code-display">{p.joinCode}</div>
-          <div className="mt-2 text-sm text-slate-500">{t("dash.joinLink")}</div>
+          <div className="mt-2 text-sm text-slate-600">{t("dash.joinLink")}</div>
           <a className="break-all font-mono text-sm text-brand underline" href={joinUrl}>{joinUrl}</a>
+          {!p.endedAt && (
+            <div className="mt-3">
+              <Link className="text-sm text-brand underline" data-testid="join-screen-link" href={`/instructor/classes/${p.id}/join-screen`}>
+                {t("dash.joinScreen")}
+              </Link>
+            </div>
+          )}
         </div>
-        <div className="h-36 w-36" aria-label="QR code" dangerouslySetInnerHTML={{ __html: qrSvg }} />
+        {!p.endedAt && (
+          <Link href={`/instructor/classes/${p.id}/join-screen`} className="block" aria-label={t("dash.joinScreen")}>
+            <span className="block h-36 w-36 [&>svg]:h-full [&>svg]:w-full" role="img" aria-label={t("dash.qr")} dangerouslySetInnerHTML={{ __html: qrSvg }} />
+          </Link>
+        )}
         <div className="ml-auto flex flex-col gap-2 text-sm">
           {!p.endedAt && (
             <div className="flex items-center gap-2">
@@ -87,9 +99,7 @@ export function Dashboard({ lang, initial, joinUrl, qrSvg }: { lang: Lang; initi
                 type="button"
                 data-testid="prewarm"
                 className="rounded bg-slate-800 px-3 py-1 text-white"
-                onClick={() => run(async () => {
-                  setPool(await api("POST", `/api/classes/${p.id}/prewarm`, { count }));
-                })}
+                onClick={() => run(async () => setPool(await api.prewarm(p.id, count)))}
               >
                 {t("dash.prewarm")}
               </button>
@@ -103,10 +113,10 @@ export function Dashboard({ lang, initial, joinUrl, qrSvg }: { lang: Lang; initi
               <span className="text-xs">{pool.ready} / {pool.target} {t("dash.ready")}</span>
             </div>
           )}
-          <Link className="rounded border border-slate-300 px-3 py-1 text-center hover:bg-slate-50" href={`/instructor/classes/${p.id}/present`}>
+          <Link className="rounded border border-slate-300 px-3 py-1 text-center hover:bg-slate-50" href={`/instructor/classes/${p.id}/present`} data-testid="present">
             {t("dash.present")}
           </Link>
-          <a className="rounded border border-slate-300 px-3 py-1 text-center hover:bg-slate-50" href={`/api/classes/${p.id}/export.csv?lang=${lang}`} data-testid="export-csv">
+          <a className="rounded border border-slate-300 px-3 py-1 text-center hover:bg-slate-50" href={exportCsvUrl(p.id, lang)} data-testid="export-csv">
             {t("dash.export")}
           </a>
           {!p.endedAt && (
@@ -115,7 +125,7 @@ export function Dashboard({ lang, initial, joinUrl, qrSvg }: { lang: Lang; initi
               data-testid="end-class"
               className="rounded border border-red-300 px-3 py-1 text-fail hover:bg-red-50"
               onClick={() => window.confirm(t("dash.endConfirm")) && run(async () => {
-                await api("DELETE", `/api/classes/${p.id}`);
+                await api.endClass(p.id);
                 router.refresh();
               })}
             >
@@ -127,49 +137,57 @@ export function Dashboard({ lang, initial, joinUrl, qrSvg }: { lang: Lang; initi
       {error && <p role="alert" className="text-sm text-fail">{error}</p>}
       <section className="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
         {p.learners.length === 0 ? (
-          <p className="p-6 text-slate-500" data-testid="no-learners">{t("dash.noLearners")}</p>
+          <p className="p-6 text-slate-600" data-testid="no-learners">{t("dash.noLearners")}</p>
         ) : (
           <table className="min-w-full text-sm" data-testid="progress-grid">
             <thead>
               <tr className="border-b border-slate-200 text-left">
-                <th className="px-3 py-2">{t("dash.learner")}</th>
+                <th scope="col" className="px-3 py-2">{t("dash.learner")}</th>
                 {p.steps.map((s) => (
-                  <th key={`${s.labId}/${s.id}`} className="px-1 py-2 text-xs font-normal" title={s.title}>
+                  <th scope="col" key={`${s.labId}/${s.id}`} className="px-1 py-2 text-xs font-normal" title={s.title}>
                     <span className="block max-w-[7rem] truncate">{s.labId} · {s.title}</span>
                   </th>
                 ))}
-                <th className="px-3 py-2" />
+                <th scope="col" className="px-3 py-2"><span className="sr-only">{t("dash.watch")}</span></th>
               </tr>
             </thead>
             <tbody>
               {p.learners.map((l) => {
                 const byKey = new Map(l.steps.map((s) => [`${s.labId}/${s.id}`, s]));
+                const ended = l.status === "ended";
                 return (
-                  <tr key={l.id} className={`border-b border-slate-100 ${l.stuck ? "bg-amber-50" : ""}`} data-testid={`learner-${l.name}`}>
-                    <td className="px-3 py-2">
+                  <tr key={l.id} className={`border-b border-slate-100 ${l.stuck ? "bg-amber-50" : ""}`} data-testid={`learner-${l.name}`} data-learner-status={l.status}>
+                    <th scope="row" className="px-3 py-2 text-left font-normal">
                       <div className="font-medium">{l.name}</div>
-                      <div className="text-xs text-slate-500">
-                        {l.status}
-                        {l.currentStep && ` · ${t("dash.timeOnStep")} ${minutes(l.timeOnStepMs)}`}
+                      <div className="text-xs text-slate-600" data-testid={`learner-status-${l.name}`}>
+                        {t(`env.status.${l.status}`)}
+                        {!ended && l.currentStep && ` · ${t("dash.timeOnStep")} ${duration(t, l.timeOnStepMs)}`}
                         {l.stuck && <span className="ml-1 rounded bg-amber-300 px-1 text-amber-950" data-testid="stuck">{t("dash.stuck")}</span>}
                       </div>
-                    </td>
+                    </th>
                     {p.steps.map((s) => {
-                      const r = byKey.get(`${s.labId}/${s.id}`);
-                      const status = r?.status ?? "pending";
+                      const c = byKey.get(`${s.labId}/${s.id}`);
+                      const look = cellLook(c, ended);
+                      const label = `${s.title}: ${t(CELL[look].label)}`;
                       return (
                         <td key={`${s.labId}/${s.id}`} className="px-1 py-2">
                           <span
                             data-testid={`cell-${l.name}-${s.id}`}
-                            data-status={status}
-                            title={`${s.title}: ${status}${r?.failing.length ? `\n${r.failing.join("\n")}` : ""}`}
-                            className={`block h-5 w-full min-w-8 rounded ${CELL[status]} ${r?.solved ? "opacity-50" : ""}`}
-                          />
+                            data-status={c?.status ?? "pending"}
+                            data-broken={c?.broken ? "true" : "false"}
+                            data-look={look}
+                            role="img"
+                            aria-label={label}
+                            title={`${label}${c?.failing.length ? `\n${c.failing.join("\n")}` : ""}`}
+                            className={`flex h-6 w-full min-w-8 items-center justify-center rounded text-xs font-bold ${CELL[look].className}`}
+                          >
+                            {CELL[look].icon}
+                          </span>
                         </td>
                       );
                     })}
                     <td className="px-3 py-2">
-                      {l.environmentId && (
+                      {l.environmentId && !ended && (
                         <Link className="text-brand underline" data-testid={`watch-${l.name}`} href={`/instructor/environments/${l.environmentId}`}>
                           {t("dash.watch")}
                         </Link>
@@ -180,6 +198,16 @@ export function Dashboard({ lang, initial, joinUrl, qrSvg }: { lang: Lang; initi
               })}
             </tbody>
           </table>
+        )}
+        {p.learners.length > 0 && (
+          <ul className="flex flex-wrap gap-4 border-t border-slate-100 px-3 py-2 text-xs text-slate-700" aria-label={t("dash.legend")}>
+            {(Object.keys(CELL) as CellLook[]).filter((look) => (p.endedAt ? look !== "working" && look !== "tried" && look !== "pending" : look !== "notDone")).map((look) => (
+              <li key={look} className="flex items-center gap-1">
+                <span aria-hidden className={`flex h-4 w-6 items-center justify-center rounded text-[10px] font-bold ${CELL[look].className}`}>{CELL[look].icon}</span>
+                {t(CELL[look].label)}
+              </li>
+            ))}
+          </ul>
         )}
       </section>
     </div>

@@ -1,9 +1,9 @@
 "use client";
 import { useState } from "react";
 import { useRouter } from "next/navigation";
-import type { Lang } from "@/lib/api-schema";
+import type { Lang } from "@/lib/api-types";
 import { translator } from "@/lib/i18n";
-import { api } from "../api-client";
+import { apiClient } from "../api-client";
 import { useAction } from "../use-action";
 
 export function LoginForm({ lang }: { lang: Lang }) {
@@ -17,7 +17,7 @@ export function LoginForm({ lang }: { lang: Lang }) {
       onSubmit={(e) => {
         e.preventDefault();
         void run(async () => {
-          await api("POST", "/api/auth/login", { password });
+          await apiClient(lang).login(password);
           router.refresh();
         });
       }}

@@ -1,9 +1,9 @@
 "use client";
 import { useState } from "react";
 import { useRouter } from "next/navigation";
-import type { Lang } from "@/lib/api-schema";
+import type { Lang } from "@/lib/api-types";
 import { translator } from "@/lib/i18n";
-import { api } from "../api-client";
+import { apiClient } from "../api-client";
 import { useAction } from "../use-action";
 
 export function NewClassForm({ lang, labs }: { lang: Lang; labs: Array<{ id: string; title: string }> }) {
@@ -18,7 +18,7 @@ export function NewClassForm({ lang, labs }: { lang: Lang; labs: Array<{ id: str
       onSubmit={(e) => {
         e.preventDefault();
         void run(async () => {
-          const cls = await api<{ id: string }>("POST", "/api/classes", { title, labs: labs.map((l) => l.id).filter((id) => selected.includes(id)) });
+          const cls = await apiClient(lang).createClass({ title, labs: labs.map((l) => l.id).filter((id) => selected.includes(id)) });
           router.push(`/instructor/classes/${cls.id}`);
         }, { keepBusy: true });
       }}

@@ -1,6 +1,6 @@
 "use client";
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Lang } from "@/lib/api-schema";
+import type { Lang } from "@/lib/api-types";
 import { translator } from "@/lib/i18n";
 import type { SlideContent } from "./types";
 
@@ -55,15 +55,16 @@ export function SlidesPanel({
       ref={root}
       tabIndex={0}
       data-testid="slides"
-      aria-roledescription="slides"
+      role="region"
+      aria-roledescription={t("slides.roledescription")}
       aria-label={`${slide.title} (${index + 1} ${t("slides.of")} ${slides.length})`}
       className="flex h-full flex-col bg-white outline-none"
     >
       <div className="flex-1 overflow-auto p-6">
         <article className="prose-lab slide-body" data-testid="slide-body" dangerouslySetInnerHTML={{ __html: slide.html }} />
         {showNotes && slide.notesHtml && (
-          <aside className="prose-lab mt-6 border-t border-slate-200 pt-4 text-slate-700" aria-label={t("slides.notes")}>
-            <h3 className="text-sm font-semibold uppercase tracking-wide text-slate-500">{t("slides.notes")}</h3>
+          <aside className="prose-lab mt-6 border-t border-slate-200 pt-4 text-slate-700" aria-label={t("slides.notes")} data-testid="slide-notes">
+            <h3 className="text-sm font-semibold uppercase tracking-wide text-slate-600">{t("slides.notes")}</h3>
             <div dangerouslySetInnerHTML={{ __html: slide.notesHtml }} />
           </aside>
         )}
@@ -79,7 +80,7 @@ export function SlidesPanel({
           →
         </button>
         <label className="ml-auto flex items-center gap-1">
-          <input type="checkbox" checked={showNotes} onChange={(e) => setShowNotes(e.target.checked)} />
+          <input type="checkbox" data-testid="notes-toggle" checked={showNotes} onChange={(e) => setShowNotes(e.target.checked)} />
           {t("slides.notes")}
         </label>
         <button type="button" className="rounded px-2 py-1 hover:bg-slate-200" onClick={() => void toggleFullscreen()}>

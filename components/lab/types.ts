@@ -1,7 +1,7 @@
-import type { StepResultView } from "@/lib/api-schema";
-import type { EnvironmentParams } from "@/lib/machines";
-
-/** What the lab page's server component hands to the client: content pre-rendered to HTML. */
+/**
+ * What the lab page's server component hands to the client besides the API's views
+ * (lib/api-types.ts): the course content, pre-rendered to HTML for the learner's parameters.
+ */
 export interface LabContent {
   labs: Array<{
     id: string;
@@ -16,13 +16,4 @@ export interface SlideContent {
   title: string;
   html: string;
   notesHtml: string;
-}
-
-export interface EnvironmentView {
-  id: string;
-  status: "creating" | "running" | "stopped" | "error" | "missing";
-  lab: string;
-  classId: string | null;
-  params: EnvironmentParams;
-  steps: StepResultView[];
 }

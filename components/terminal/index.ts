@@ -1,4 +1,3 @@
 export { TerminalTabs, type TerminalTabsProps } from "./terminal-tabs";
 export { TerminalView, type TerminalViewProps } from "./terminal-view";
 export { TerminalConnection, type ConnectionState, type ConnectionStatus, type TerminalConnectionOptions } from "./terminal-connection";
-export type { TerminalLang } from "./strings";

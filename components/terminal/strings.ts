@@ -1,5 +1,5 @@
 /** UI strings of the terminal components (German first, like the course; the German product says "Sie"). */
-export type TerminalLang = "de" | "en";
+import type { Lang } from "@/lib/api-types";
 
 export interface TerminalStrings {
   terminal: (machine: string) => string;
@@ -12,11 +12,13 @@ export interface TerminalStrings {
   resetting: string;
   retryNow: string;
   readOnly: string;
-  helping: (name: string) => string;
+  /** An instructor holds the keyboard (every instructor is "the instructor" to the learner). */
+  helping: string;
   youHaveControl: string;
   takeControl: string;
   releaseControl: string;
-  watchedBy: (names: string) => string;
+  /** Instructors are watching (read-only). */
+  watchedBy: string;
   exited: (code: number) => string;
   restart: string;
   failed: string;
@@ -48,18 +50,18 @@ const de: TerminalStrings = {
   resetting: "Maschinen werden zurückgesetzt – die neue Shell startet gleich von selbst …",
   retryNow: "Jetzt verbinden",
   readOnly: "nur ansehen",
-  helping: (n) => `${n} hilft gerade`,
+  helping: "Ihre Lehrkraft hilft gerade",
   youHaveControl: "Sie tippen mit",
   takeControl: "Übernehmen",
   releaseControl: "Zurückgeben",
-  watchedBy: (n) => `Zuschauer: ${n}`,
+  watchedBy: "Ihre Lehrkraft sieht zu",
   exited: (c) => `Shell beendet (Exit-Code ${c})`,
   restart: "Neue Shell starten",
   failed: "Keine Verbindung zum Terminal",
   retry: "Erneut versuchen",
   closed: "getrennt",
   environmentRemoved: "Diese Umgebung wurde entfernt; ihre Maschinen gibt es nicht mehr.",
-  classEnded: "Die Klasse ist beendet; die Maschinen wurden entfernt.",
+  classEnded: "Die Kurssitzung ist beendet; die Maschinen wurden entfernt.",
   inputQueued: "Ihre Eingaben werden gesendet, sobald die Verbindung wieder steht.",
   inputDropped: "Eingaben während der Unterbrechung wurden verworfen: eine neue Shell hat begonnen.",
   inputRefused: "Nicht verbunden – weitere Eingaben werden nicht gesendet.",
@@ -78,18 +80,18 @@ const en: TerminalStrings = {
   resetting: "machines are being reset – the new shell starts by itself in a moment …",
   retryNow: "Reconnect now",
   readOnly: "read-only",
-  helping: (n) => `${n} is helping`,
+  helping: "Your instructor is helping",
   youHaveControl: "You are typing too",
   takeControl: "Take over",
   releaseControl: "Hand back",
-  watchedBy: (n) => `Watching: ${n}`,
+  watchedBy: "Your instructor is watching",
   exited: (c) => `Shell exited (code ${c})`,
   restart: "Start a new shell",
   failed: "Cannot connect to the terminal",
   retry: "Try again",
   closed: "disconnected",
   environmentRemoved: "This environment was removed; its machines are gone.",
-  classEnded: "The class has ended; its machines were removed.",
+  classEnded: "The class session has ended; its machines were removed.",
   inputQueued: "What you type is sent as soon as the connection is back.",
   inputDropped: "Keys typed while disconnected were dropped: a new shell started.",
   inputRefused: "Not connected – further keys are not sent.",
@@ -98,11 +100,11 @@ const en: TerminalStrings = {
   screenReaderHelp: "Read terminal output to screen readers (remembered)",
 };
 
-export function terminalStrings(lang: TerminalLang | undefined): TerminalStrings {
+export function terminalStrings(lang: Lang | undefined): TerminalStrings {
   return lang === "en" ? en : de;
 }
 
 /** The page's language (`<html lang>`), for when no `lang` prop was given. */
-export function documentLang(): TerminalLang {
+export function documentLang(): Lang {
   return typeof document !== "undefined" && document.documentElement.lang.startsWith("en") ? "en" : "de";
 }

@@ -5,8 +5,9 @@
  * mounted and connected while hidden, so switching tabs loses nothing.
  */
 import { useCallback, useEffect, useId, useRef, useState, type KeyboardEvent } from "react";
+import type { Lang } from "@/lib/api-types";
 import type { MachineName } from "@/lib/machines";
-import { documentLang, terminalStrings, type TerminalLang } from "./strings";
+import { documentLang, terminalStrings } from "./strings";
 import type { ConnectionStatus, ConnectionState } from "./terminal-connection";
 import { TerminalView } from "./terminal-view";
 
@@ -22,7 +23,7 @@ export interface TerminalTabsProps {
   viewer?: boolean;
   /** Tab labels; default the machine names. */
   labels?: Partial<Record<MachineName, string>>;
-  lang?: TerminalLang;
+  lang?: Lang;
   /** Which tab is open first; default the first machine. */
   initial?: MachineName;
   /**

@@ -23,10 +23,11 @@ import "@xterm/xterm/css/xterm.css";
 import type { Terminal } from "@xterm/xterm";
 import type { FitAddon } from "@xterm/addon-fit";
 import { useCallback, useEffect, useId, useRef, useState, useSyncExternalStore } from "react";
+import type { Lang } from "@/lib/api-types";
 import type { MachineName } from "@/lib/machines";
 import { terminalPath, TerminalCloseCode } from "@/lib/terminal-wire";
 import { getScreenReaderMode, setScreenReaderMode, subscribeScreenReaderMode } from "./preferences";
-import { documentLang, terminalStrings, type TerminalLang, type TerminalStrings } from "./strings";
+import { documentLang, terminalStrings, type TerminalStrings } from "./strings";
 import { TerminalConnection, type ConnectionState } from "./terminal-connection";
 import { loadTerminalFont, TERMINAL_FONT } from "./terminal-font";
 
@@ -41,7 +42,7 @@ export interface TerminalViewProps {
   autoFocus?: boolean;
   /** Accessible name; default "Terminal <machine>". */
   label?: string;
-  lang?: TerminalLang;
+  lang?: Lang;
   /** WebSocket URL override (default: same host, `/ws/terminal/<envId>/<machine>`). */
   url?: string;
   onStateChange?: (machine: MachineName, state: ConnectionState) => void;
@@ -337,11 +338,11 @@ export function TerminalView({
         )}
         {helper && state?.role === "learner" && (
           <span className="rounded bg-amber-500/20 px-1.5 py-0.5 text-amber-200" data-testid={`terminal-helping-${machine}`}>
-            {strings.helping(helper.name)}
+            {strings.helping}
           </span>
         )}
         {state?.role === "learner" && watchers.length > 0 && (
-          <span className="text-slate-400">{strings.watchedBy(watchers.map((w) => w.name).join(", "))}</span>
+          <span className="text-slate-400" data-testid={`terminal-watched-${machine}`}>{strings.watchedBy}</span>
         )}
         <span className="flex-1" />
         <span id={hintId} data-testid={`terminal-keyboard-hint-${machine}`} className="text-slate-400">

@@ -1,5 +1,6 @@
 import { isApiError, parseOr400 } from "../http-error";
 import { classIdParam, createClassBody, joinBody, presenterBody, prewarmBody } from "@/lib/api-schema";
+import type { ClassCreated, ClassEvents, ClassList, JoinResult, OkResult, PoolStatus } from "@/lib/api-types";
 import type { RequestScope } from "./route";
 import { apiErrors } from "./errors";
 import { sseResponse } from "./sse";
@@ -20,11 +21,11 @@ export async function create(s: RequestScope) {
   s.requireInstructor();
   const body = parseOr400(createClassBody, await s.json());
   const cls = s.ctx.maillab.createClass(body.title, body.labs);
-  return Response.json({ id: cls.id, joinCode: cls.joinCode, joinUrl: joinUrl(s, cls.joinCode) }, { status: 201 });
+  return Response.json({ id: cls.id, joinCode: cls.joinCode, joinUrl: joinUrl(s, cls.joinCode) } satisfies ClassCreated, { status: 201 });
 }
 
 /** GET /api/classes */
-export function list(s: RequestScope) {
+export function list(s: RequestScope): ClassList {
   s.requireInstructor();
   return {
     classes: s.ctx.store.listClasses().map((c) => ({
@@ -52,7 +53,7 @@ export async function join(s: RequestScope) {
   }
   attempt.settle({ codeKnown: true, newLearner: result.learnerId !== s.learnerId });
   const res = Response.json(
-    { ...s.ctx.maillab.environmentView(result.environment, s.lang), class: { id: result.class.id, title: result.class.title } },
+    { ...s.ctx.maillab.environmentView(result.environment, s.lang), class: { id: result.class.id, title: result.class.title } } satisfies JoinResult,
     { status: 201 },
   );
   return s.setCookies(res, s.ctx.auth.learnerCookie(result.learnerId));
@@ -75,14 +76,14 @@ export function exportCsv(s: RequestScope, p: Record<string, string>) {
 }
 
 /** DELETE /api/classes/:id — ends the class, removes its environments, keeps results. */
-export async function end(s: RequestScope, p: Record<string, string>) {
+export async function end(s: RequestScope, p: Record<string, string>): Promise<OkResult> {
   s.requireInstructor();
   await s.ctx.maillab.endClass(classId(p.id));
   return { ok: true };
 }
 
 /** POST /api/classes/:id/prewarm { count } */
-export async function prewarm(s: RequestScope, p: Record<string, string>) {
+export async function prewarm(s: RequestScope, p: Record<string, string>): Promise<PoolStatus> {
   s.requireInstructor();
   s.ctx.maillab.getClass(classId(p.id));
   const body = parseOr400(prewarmBody, await s.json());
@@ -90,14 +91,14 @@ export async function prewarm(s: RequestScope, p: Record<string, string>) {
 }
 
 /** GET /api/classes/:id/prewarm — the warm pool's progress, for the pre-warm progress bar. */
-export function prewarmStatus(s: RequestScope, p: Record<string, string>) {
+export function prewarmStatus(s: RequestScope, p: Record<string, string>): PoolStatus {
   s.requireInstructor();
   s.ctx.maillab.getClass(classId(p.id));
   return s.ctx.maillab.poolStatus();
 }
 
 /** POST /api/classes/:id/presenter { slide?, follow? } */
-export async function presenter(s: RequestScope, p: Record<string, string>) {
+export async function presenter(s: RequestScope, p: Record<string, string>): Promise<OkResult> {
   s.requireInstructor();
   const body = parseOr400(presenterBody, await s.json());
   s.ctx.maillab.setPresenter(classId(p.id), body);
@@ -118,7 +119,7 @@ export function events(s: RequestScope, p: Record<string, string>) {
     if (!learner) throw apiErrors.joinFirst();
     if (learner.classId !== cls.id) throw apiErrors.notYourClass();
   }
-  return sseResponse(s.req, (send) => {
+  return sseResponse<ClassEvents>(s.req, (send) => {
     let timer: NodeJS.Timeout | undefined;
     const push = () => {
       // Coalesce bursts (30 learners typing) into at most ~4 grid updates a second.

@@ -1,5 +1,6 @@
 import { parseOr400 } from "../http-error";
 import { createEnvironmentBody, environmentIdParam, solveBody, startSelfPacedBody, switchLabBody } from "@/lib/api-schema";
+import type { EnvironmentEvents, RecordingList } from "@/lib/api-types";
 import type { RequestScope } from "./route";
 import { apiErrors } from "./errors";
 import { sseResponse } from "./sse";
@@ -75,7 +76,7 @@ export async function events(s: RequestScope, p: Record<string, string>) {
   const row = envRow(s, p.id);
   const { maillab, events: bus, store } = s.ctx;
   await maillab.open(row);
-  return sseResponse(s.req, (send) => {
+  return sseResponse<EnvironmentEvents>(s.req, (send) => {
     const push = () => {
       const current = store.getEnvironment(row.id);
       if (current) send("environment", maillab.environmentView(current, s.lang));
@@ -92,7 +93,7 @@ export async function events(s: RequestScope, p: Record<string, string>) {
 }
 
 /** GET /api/environments/:id/recordings (instructor) */
-export async function recordings(s: RequestScope, p: Record<string, string>) {
+export async function recordings(s: RequestScope, p: Record<string, string>): Promise<RecordingList> {
   s.requireInstructor();
   const row = envRow(s, p.id);
   return { recordings: await s.ctx.recordings.list(row.id) };

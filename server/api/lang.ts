@@ -1,7 +1,8 @@
 // The language of an API answer, decided exactly like the pages decide theirs
 // (server/pages/request.ts), so a page and the errors it shows never disagree:
 // ?lang=, else the app's language cookie, else Accept-Language starting with "en", else German.
-import { langSchema, type Lang } from "@/lib/api-schema";
+import { langSchema } from "@/lib/api-schema";
+import type { Lang } from "@/lib/api-types";
 import { LANG_COOKIE } from "@/lib/i18n";
 
 const COOKIE = new RegExp(`(?:^|;\\s*)${LANG_COOKIE}=(de|en)(?:;|$)`);

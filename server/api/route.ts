@@ -1,7 +1,7 @@
 import { errorBody, isApiError, type ApiError } from "../http-error";
 import { getContext, type AppContext } from "../context";
 import type { CookieSpec, Principal } from "../auth";
-import type { Lang } from "@/lib/api-schema";
+import type { Lang } from "@/lib/api-types";
 import { apiErrors } from "./errors";
 import { CLIENT_HEADERS } from "./client";
 import { langOf } from "./lang";

@@ -1,7 +1,10 @@
-/** A text/event-stream response whose producer is disposed when the client goes away. */
-export function sseResponse(
+/**
+ * A text/event-stream response whose producer is disposed when the client goes away. `Events`
+ * (lib/api-types.ts) names each event and its data: what components/api-client.ts's streams expect.
+ */
+export function sseResponse<Events>(
   req: Request,
-  start: (send: (event: string, data: unknown) => void) => () => void,
+  start: (send: <K extends keyof Events & string>(event: K, data: Events[K]) => void) => () => void,
 ): Response {
   const encoder = new TextEncoder();
   let dispose: (() => void) | undefined;

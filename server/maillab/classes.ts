@@ -10,7 +10,7 @@ import { loadStates } from "./evaluation";
 import type { Lifecycle } from "./lifecycle";
 import type { CheckScheduler } from "./check-scheduler";
 import type { Machines } from "./ports";
-import { stepViews } from "./views";
+import { learnerStepCell, stepViews } from "./views";
 
 /** Join codes: no 0/O, 1/I/L look-alikes, upper case to read aloud in class. */
 const JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
@@ -64,16 +64,7 @@ export function createClasses({ course, store, machines, events, lifecycle, sche
           currentStep: current ? `${current.labId}/${current.id}` : null,
           timeOnStepMs: ended ? 0 : sinceMs,
           stuck: !ended && Boolean(current && (sinceMs > STUCK.onStepMs || current.sameFailures >= STUCK.sameFailures)),
-          steps: steps.map((s) => ({
-            labId: s.labId,
-            id: s.id,
-            status: s.status,
-            broken: s.broken,
-            solved: s.solved,
-            passedAt: s.passedAt,
-            sameFailures: s.sameFailures,
-            failing: s.checks.filter((c) => !c.ok).map((c) => c.message),
-          })),
+          steps: steps.map(learnerStepCell),
         };
       }),
     };

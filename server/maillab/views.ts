@@ -1,6 +1,6 @@
 // What the API returns about an environment's progress (lib/api-types.ts), built from the stored
 // step states: one function per view, no side effects.
-import type { CheckView, EnvironmentStatus, EnvironmentView, Lang, LabProgressView, StepView } from "@/lib/api-types";
+import type { CheckView, EnvironmentStatus, EnvironmentView, Lang, LabProgressView, LearnerStepCell, StepView } from "@/lib/api-types";
 import type { Course } from "@/lib/lab-schema";
 import type { EnvironmentRow } from "../db";
 import { currentStep, labCompletedAt, labIndex } from "./evaluation-plan";
@@ -21,6 +21,15 @@ function checkView(c: StoredCheck, lang: Lang): CheckView {
   };
 }
 
+/**
+ * A failing step the learner has worked on: some failing check was found after the step became
+ * the current one (its first results come in the run that made it current, at or before
+ * `firstSeenAt`; later results mean something it depends on changed, or "check now").
+ */
+function attempted(s: StepState | undefined): boolean {
+  return s?.status === "fail" && s.checks.some((c) => !c.ok && c.checkedAt > s.firstSeenAt);
+}
+
 export function stepViews(course: Course, labId: string, states: ReadonlyMap<string, StepState>, lang: Lang): StepView[] {
   const current = currentStep(course, labId, states);
   return course.labs.flatMap((lab) =>
@@ -32,6 +41,7 @@ export function stepViews(course: Course, labId: string, states: ReadonlyMap<str
         title: step.title[lang],
         status: s?.status ?? "pending",
         broken: s?.broken ?? false,
+        attempted: attempted(s),
         current: current?.lab === lab && current.step === step,
         checks: (s?.checks ?? []).map((c) => checkView(c, lang)),
         solved: s?.solvedBy != null,
@@ -69,5 +79,21 @@ export function environmentView(
     params: paramsOf(row),
     steps: stepViews(course, row.labId, states, lang),
     checkedAt: checkedAt || null,
+  };
+}
+
+/** A step as the dashboard's grid shows it. */
+export function learnerStepCell(s: StepView): LearnerStepCell {
+  return {
+    labId: s.labId,
+    id: s.id,
+    status: s.status,
+    broken: s.broken,
+    attempted: s.attempted,
+    current: s.current,
+    solved: s.solved,
+    passedAt: s.passedAt,
+    sameFailures: s.sameFailures,
+    failing: s.checks.filter((c) => !c.ok).map((c) => c.message),
   };
 }

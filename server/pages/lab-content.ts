@@ -1,7 +1,7 @@
 import type { Course } from "@/lib/lab-schema";
 import { renderTemplate } from "@/lib/lab-schema";
 import type { EnvironmentParams } from "@/lib/machines";
-import type { Lang } from "@/lib/api-schema";
+import type { Lang } from "@/lib/api-types";
 import { renderMarkdown } from "./markdown";
 
 /** Slides rendered once per language: they're the same for everyone. */
@@ -21,6 +21,12 @@ export function renderedSlides(course: Course, lang: Lang) {
   return slides;
 }
 
+/** Task texts open with the step's title as a heading; the step list shows that title already. */
+export function withoutTitleHeading(markdown: string, title: string): string {
+  const m = /^\s*#{1,6}[ \t]+(.+?)[ \t#]*\r?\n/.exec(markdown);
+  return m && m[1] === title ? markdown.slice(m[0].length) : markdown;
+}
+
 /** The labs' texts for one learner: their own domain, users and passwords filled in. */
 export function renderedLabs(course: Course, lang: Lang, params: EnvironmentParams) {
   return course.labs.map((lab) => ({
@@ -31,7 +37,7 @@ export function renderedLabs(course: Course, lang: Lang, params: EnvironmentPara
       id: step.id,
       title: renderTemplate(step.title[lang], params),
       kind: step.kind,
-      taskHtml: renderMarkdown(renderTemplate(step.task[lang], params)),
+      taskHtml: renderMarkdown(withoutTitleHeading(renderTemplate(step.task[lang], params), renderTemplate(step.title[lang], params))),
       hints: step.hints[lang].map((h) => renderTemplate(h, params)),
     })),
   }));

@@ -19,7 +19,10 @@ const marked = new Marked({
   },
 });
 
+/** A table header row of empty cells (`| | |`, Markdown tables must have one): no row at all on the page. */
+const EMPTY_THEAD = /<thead>\s*<tr>\s*(?:<th[^>]*>\s*<\/th>\s*)+<\/tr>\s*<\/thead>\s*/g;
+
 export function renderMarkdown(source: string): string {
-  return marked.parse(source, { async: false });
+  return marked.parse(source, { async: false }).replace(EMPTY_THEAD, "");
 }
 

@@ -1,6 +1,7 @@
 import { cookies, headers } from "next/headers";
 import { getContext } from "../context";
-import { langSchema, type Lang } from "@/lib/api-schema";
+import { langSchema } from "@/lib/api-schema";
+import type { Lang } from "@/lib/api-types";
 import { LANG_COOKIE } from "@/lib/i18n";
 
 /** For server components: the page language (cookie, then Accept-Language, then German). */

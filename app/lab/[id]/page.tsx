@@ -1,36 +1,39 @@
 import Link from "next/link";
 import { getContext } from "@/server/context";
-import { ApiError, isApiError } from "@/server/http-error";
+import { errorBody, isApiError } from "@/server/http-error";
 import { pageLang, pagePrincipal } from "@/server/pages/request";
 import { renderedLabs, renderedSlides } from "@/server/pages/lab-content";
 import { environmentIdSchema } from "@/lib/machines";
+import { translator } from "@/lib/i18n";
 import { LabView } from "@/components/lab/lab-view";
-import type { EnvironmentView } from "@/components/lab/types";
+import { LangSwitch } from "@/components/lang-switch";
 
 export const dynamic = "force-dynamic";
 
 export default async function LabPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
   const lang = await pageLang();
+  const t = translator(lang);
   const { principal } = await pagePrincipal();
   const { maillab, store } = getContext();
   let row;
   try {
-    const parsed = environmentIdSchema.safeParse(id);
-    if (!parsed.success) throw new ApiError(404, "no such environment");
-    row = maillab.authorize(principal, parsed.data);
+    row = maillab.authorize(principal, environmentIdSchema.safeParse(id).success ? id : "");
     await maillab.open(row);
   } catch (error) {
-    const message = isApiError(error) ? error.message : "error";
+    // The API's own message, in the page's language (docs/api.md "Errors").
+    const message = isApiError(error) ? String(errorBody(error, lang).error) : t("error.generic");
     return (
       <main className="mx-auto max-w-md px-6 py-16 text-center">
+        <div className="mb-6 flex justify-end"><LangSwitch lang={lang} /></div>
+        <h1 className="mb-2 text-xl font-bold">{t("lab.error.title")}</h1>
         <p className="mb-4 text-lg" data-testid="lab-error">{message}</p>
-        <Link className="text-brand underline" href="/">maillab</Link>
+        <Link className="text-brand underline" href="/">{t("lab.error.home")}</Link>
       </main>
     );
   }
   const course = maillab.course;
-  const view = maillab.environmentView(store.getEnvironment(row.id)!, lang) as EnvironmentView;
+  const view = maillab.environmentView(store.getEnvironment(row.id)!, lang);
   const cls = row.classId ? store.getClass(row.classId) : undefined;
   return (
     <LabView
@@ -38,7 +41,7 @@ export default async function LabPage({ params }: { params: Promise<{ id: string
       courseTitle={course.title[lang]}
       content={{ labs: renderedLabs(course, lang, view.params), slides: renderedSlides(course, lang) }}
       initial={view}
-      follow={cls ? { slide: cls.presenterSlide, enabled: cls.followSlides } : null}
+      presenter={cls ? { slide: cls.presenterSlide, follow: cls.followSlides, endedAt: cls.endedAt } : null}
     />
   );
 }

@@ -4,7 +4,6 @@ import { pageLang, pagePrincipal } from "@/server/pages/request";
 import { renderedLabs } from "@/server/pages/lab-content";
 import { environmentIdSchema } from "@/lib/machines";
 import { LearnerDetail } from "@/components/instructor/learner-detail";
-import type { EnvironmentView } from "@/components/lab/types";
 
 export const dynamic = "force-dynamic";
 
@@ -17,7 +16,7 @@ export default async function LearnerPage({ params }: { params: Promise<{ id: st
   const row = environmentIdSchema.safeParse(id).success ? store.getEnvironment(id) : undefined;
   if (!row || row.destroyedAt) notFound();
   const learner = store.getLearner(row.learnerId);
-  const view = maillab.environmentView(row, lang) as EnvironmentView;
+  const view = maillab.environmentView(row, lang);
   return (
     <LearnerDetail
       lang={lang}
