@@ -64,6 +64,21 @@ export interface LabProgressView {
   completedAt: number | null;
 }
 
+/**
+ * Something that happened to the machines that nobody on the page did, worded for the viewer:
+ * `disk-limit` (stopped for writing more than the environment's disk limit), `machine-exited` (a
+ * machine was killed or ran out of memory), `machine-removed` (its container was removed outside maillab).
+ */
+export interface NoticeView {
+  code: "disk-limit" | "machine-exited" | "machine-removed";
+  /** When it happened (ms since the epoch). */
+  at: number;
+  /** For the learner: what happened and what to do. */
+  message: string;
+  /** A few words for the instructor's dashboard. */
+  summary: string;
+}
+
 /** `ended`: the class is over; the steps show the final results, the machines are gone. */
 export type EnvironmentStatus = "creating" | "running" | "stopped" | "error" | "missing" | "ended";
 
@@ -78,6 +93,7 @@ export interface EnvironmentView {
   steps: StepView[];
   /** When the checks last looked at the machines. */
   checkedAt: number | null;
+  notice: NoticeView | null;
 }
 
 export interface ClassStepColumn {
@@ -116,6 +132,8 @@ export interface LearnerProgressView {
   /** 10 minutes on one step, or the same failure 5 runs in a row after changes (never while the class is over). */
   stuck: boolean;
   steps: LearnerStepCell[];
+  /** What happened to the learner's machines (see NoticeView); null when nothing did. */
+  notice: NoticeView | null;
 }
 
 export interface ClassProgressView {

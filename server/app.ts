@@ -47,6 +47,7 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
     ttlMs: config.ttlMs,
     poolSize: 0,
     labels: { [INSTANCE_LABEL]: instanceId },
+    disk: config.disk,
     log: (line) => log(`[environments] ${line}`),
     // Class environments live as long as their class; the reaper only stops them when idle.
     mayReap: (id, action) => action === "stop" || !store.getEnvironment(id)?.classId || Boolean(store.getClass(store.getEnvironment(id)!.classId!)?.endedAt),
@@ -64,6 +65,8 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
       return { id: info.id, params: info.params };
     },
     status: (id) => manager.status(id),
+    notice: (id) => manager.notice(id),
+    onChange: (listener) => manager.onChange((change) => listener(change.id)),
     resume: (id) => manager.resume(id),
     waitReady: (id) => manager.waitReady(id),
     stop: (id) => manager.stop(id),
@@ -149,7 +152,11 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
   for (const row of store.liveEnvironments()) {
     if (manager.status(row.id) === "missing") log(`[environments] ${row.id} has no machines any more (a reset rebuilds them with the same parameters)`);
   }
-  const imagesReady = prepareImages();
+  // How environments' disks are limited is found once the images exist (a probe container runs one);
+  // the manager logs the outcome, /api/health shows it.
+  const imagesReady = prepareImages().then(() => {
+    if (images.ready) void manager.diskEnforcement().catch((error: unknown) => log(`[environments] ${error instanceof Error ? error.message : String(error)}`));
+  });
   if (config.warmPool > 0) void imagesReady.then(() => images.ready && manager.fillPool(config.warmPool));
 
   const health = async (): Promise<HealthReport> => {

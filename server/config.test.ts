@@ -20,3 +20,22 @@ describe("config: proxy and public URL", () => {
     expect(() => parseConfig(env({ MAILLAB_PUBLIC_URL: "https://example.org/maillab" }))).toThrow(/must not have a path/);
   });
 });
+
+describe("config: disk limit", () => {
+  it("defaults to 1 GiB per environment, enforced however the engine can", () => {
+    expect(parseConfig(env({})).disk).toEqual({ limitBytes: 1024 * 1024 * 1024, mode: "auto" });
+  });
+
+  it("0 turns it off; hard or watchdog can be forced", () => {
+    expect(parseConfig(env({ MAILLAB_DISK_LIMIT_MB: "0" })).disk.limitBytes).toBe(0);
+    expect(parseConfig(env({ MAILLAB_DISK_LIMIT_MB: "300", MAILLAB_DISK_LIMIT_MODE: "watchdog" })).disk).toEqual({ limitBytes: 300 * 1024 * 1024, mode: "watchdog" });
+    expect(parseConfig(env({ MAILLAB_DISK_LIMIT_MODE: "hard" })).disk.mode).toBe("hard");
+  });
+
+  it("refuses limits too small for Lab 12.2, fractions, words and unknown modes, naming the variable", () => {
+    expect(() => parseConfig(env({ MAILLAB_DISK_LIMIT_MB: "100" }))).toThrow(/MAILLAB_DISK_LIMIT_MB must be 0 \(no limit\) or between 256/);
+    expect(() => parseConfig(env({ MAILLAB_DISK_LIMIT_MB: "512.5" }))).toThrow(/MAILLAB_DISK_LIMIT_MB must be a whole number/);
+    expect(() => parseConfig(env({ MAILLAB_DISK_LIMIT_MB: "lots" }))).toThrow(/MAILLAB_DISK_LIMIT_MB must be a number/);
+    expect(() => parseConfig(env({ MAILLAB_DISK_LIMIT_MODE: "quota" }))).toThrow(/MAILLAB_DISK_LIMIT_MODE must be auto, hard or watchdog/);
+  });
+});

@@ -45,6 +45,18 @@ const envSchema = z.object({
   MAILLAB_WARM_POOL: z.coerce.number().int().min(0).max(200).default(1),
   /** All terminal recordings of one environment together stop growing here (MiB; see server/terminals/recorder.ts). */
   MAILLAB_RECORDING_MAX_MB: z.coerce.number().positive().max(1024 * 1024).default(128),
+  /**
+   * Disk space one environment may fill on the host, all its machines together (MiB; 0 = no limit):
+   * a hard limit per machine where the Docker engine has one, else a watchdog that stops the
+   * environment (docs/security.md "Disk"). 256 is the least that leaves mail room for Lab 12.2.
+   */
+  MAILLAB_DISK_LIMIT_MB: z.coerce
+    .number({ error: "MAILLAB_DISK_LIMIT_MB must be a number of MiB" })
+    .int("MAILLAB_DISK_LIMIT_MB must be a whole number of MiB")
+    .refine((mb) => mb === 0 || (mb >= 256 && mb <= 1024 * 1024), "MAILLAB_DISK_LIMIT_MB must be 0 (no limit) or between 256 and 1048576")
+    .default(1024),
+  /** auto: hard limits where the engine has them, else the watchdog; hard: refuse to start machines without; watchdog: always measure. */
+  MAILLAB_DISK_LIMIT_MODE: z.enum(["auto", "hard", "watchdog"], { error: "MAILLAB_DISK_LIMIT_MODE must be auto, hard or watchdog" }).default("auto"),
   /** Build missing lab images at startup (1) or only report them missing (0). */
   MAILLAB_BUILD_IMAGES: z.enum(["0", "1"]).default("1"),
   NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
@@ -72,6 +84,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     ttlMs: e.MAILLAB_TTL_MINUTES,
     warmPool: e.MAILLAB_WARM_POOL,
     recordingMaxBytesPerEnvironment: Math.round(e.MAILLAB_RECORDING_MAX_MB * 1024 * 1024),
+    disk: { limitBytes: e.MAILLAB_DISK_LIMIT_MB * 1024 * 1024, mode: e.MAILLAB_DISK_LIMIT_MODE },
     buildImages: e.MAILLAB_BUILD_IMAGES === "1",
     dev: e.MAILLAB_DEV === "1",
   };

@@ -1,4 +1,5 @@
 import type { AppConfig } from "./config";
+import type { DiskStatus } from "./docker/disk-limits";
 import type { Store } from "./db";
 import type { Auth } from "./auth";
 import type { EventBus } from "./events";
@@ -25,7 +26,13 @@ export interface AppContext {
 export interface HealthReport {
   ok: boolean;
   app: { version: string; uptimeS: number };
-  docker: { ok: boolean; version?: string; error?: string };
+  docker: {
+    ok: boolean;
+    version?: string;
+    error?: string;
+    /** How environments' disks are limited (docs/security.md "Disk"); absent until the images are ready. */
+    disk?: DiskStatus;
+  };
   images: { ready: boolean; building: boolean; missing: string[]; progress: string[]; error?: string };
   environments: { live: number; pool: { ready: number; target: number } };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { EnvironmentMachine } from "@/lib/machines";
 import { classifyListing, type ListedContainer, type ListedNetwork } from "./adoption";
-import { containerLabels, containerName, networkLabels, poolContainerName, type EnvironmentLabelInput } from "./labels";
+import { LABEL_DISK_LIMIT, containerLabels, containerName, networkLabels, poolContainerName, type EnvironmentLabelInput } from "./labels";
 import { generateParams } from "./params";
 
 const scope = "app";
@@ -28,6 +28,19 @@ describe("classifyListing", () => {
       ["bbbbbbbbbbbb", false, false],
     ]);
     expect(adopt[0]).toMatchObject({ params: a.params, extra: { "x.y": "z" }, createdAt: a.createdAt, pooled: false, halfClaimed: false });
+    expect(adopt[0]!.machines.mail.diskLimited).toBe(false);
+  });
+
+  it("knows which machines were created with a hard disk limit (the watchdog measures the others)", () => {
+    const a = env("aaaaaaaaaaaa");
+    const limited = (machine: EnvironmentMachine): ListedContainer => {
+      const c = container(a, machine);
+      return { ...c, Labels: { ...c.Labels, [LABEL_DISK_LIMIT]: String(640 * 2 ** 20) } };
+    };
+    const { adopt } = classifyListing([network(a)], [limited("mail"), container(a, "partner")], { scope });
+    expect(adopt[0]!.machines.mail.diskLimited).toBe(true);
+    expect(adopt[0]!.machines.partner.diskLimited).toBe(false);
+    expect(adopt[0]!.extra).toEqual({ "x.y": "z" }); // the label is the manager's, not the caller's
   });
 
   it("removes half-created environments", () => {

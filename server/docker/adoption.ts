@@ -3,6 +3,7 @@
 import { ENVIRONMENT_MACHINES, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
 import {
   LABEL_CREATED,
+  LABEL_DISK_LIMIT,
   LABEL_ENVIRONMENT,
   LABEL_MACHINE,
   LABEL_PARAMS,
@@ -47,6 +48,8 @@ export interface AdoptableEnvironment {
 export interface AdoptedMachine {
   containerId: string;
   running: boolean;
+  /** Created with a hard disk limit (label maillab.disk-limit): the disk watchdog need not measure it. */
+  diskLimited: boolean;
 }
 
 export interface Leftover {
@@ -134,11 +137,15 @@ export function classifyListing(
       pooled,
       halfClaimed: !pooled && poolNames.some(Boolean),
       machines: {
-        mail: { containerId: mail.Id, running: mail.State === "running" },
-        partner: { containerId: partner.Id, running: partner.State === "running" },
-        ...(probe ? { probe: { containerId: probe.Id, running: probe.State === "running" } } : {}),
+        mail: adopted(mail),
+        partner: adopted(partner),
+        ...(probe ? { probe: adopted(probe) } : {}),
       },
     });
   }
   return result;
+}
+
+function adopted(c: ListedContainer): AdoptedMachine {
+  return { containerId: c.Id, running: c.State === "running", diskLimited: Boolean(c.Labels[LABEL_DISK_LIMIT]) };
 }

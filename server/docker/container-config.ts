@@ -34,6 +34,10 @@ export interface ContainerConfigInput {
   image?: string;
   /** Override the image's command (development: a bare base image with ["sleep", "infinity"]). */
   command?: string[];
+  /** Disk limits (./disk-limits.ts): a hard size of the writable layer where the engine has one, and the
+   * largest file any process may write (RLIMIT_FSIZE), which also bounds Docker's bind-mounted
+   * /etc/hosts, /etc/resolv.conf and /etc/hostname that no storage quota covers. */
+  disk?: { sizeBytes?: number; fileSizeLimitBytes?: number };
 }
 
 export function buildContainerOptions(input: ContainerConfigInput): Dockerode.ContainerCreateOptions {
@@ -67,6 +71,9 @@ export function buildContainerOptions(input: ContainerConfigInput): Dockerode.Co
       Privileged: false,
       Sysctls: { ...spec.sysctls },
       RestartPolicy: { Name: "no" }, // after an engine restart the app decides (adopt, resume on use)
+      ...(input.disk?.sizeBytes ? { StorageOpt: { size: String(input.disk.sizeBytes) } } : {}),
+      // Root in the machine cannot raise a hard rlimit (no CAP_SYS_RESOURCE); docker exec shells inherit it.
+      ...(input.disk?.fileSizeLimitBytes ? { Ulimits: [{ Name: "fsize", Soft: input.disk.fileSizeLimitBytes, Hard: input.disk.fileSizeLimitBytes }] } : {}),
       // A learner's chatty daemon must not fill the host's disk through the container log.
       LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
       // Names outside the environment can't resolve (no route out), and Docker's embedded DNS would

@@ -7,11 +7,12 @@ import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENT_MACHINES } from "@/lib/machines";
 import { machineImage } from "./container-config";
-import { EnvironmentManager, type EnvironmentInfo } from "./environments";
+import { EnvironmentManager, type EnvironmentInfo, type StatusChange } from "./environments";
 import { HOST_FIREWALL_CHAIN, isLabAddress } from "./host-firewall";
 import { ensureImages, imagesStatus } from "./images";
 import { LABEL_SCOPE, containerName, networkName, scopeOf } from "./labels";
 import { hostAddress } from "./subnet-pool";
+import { until } from "./testing";
 
 const RUN = `env-${Date.now().toString(36)}`;
 const LABELS = { "maillab.test": RUN };
@@ -28,16 +29,6 @@ function newManager(options: ConstructorParameters<typeof EnvironmentManager>[0]
 /** Opens a TCP connection from inside a machine; prints the first line the server sends, or fails. */
 function tcpProbe(host: string, port: number, waitS = 3): string[] {
   return ["bash", "-c", `timeout ${waitS} bash -c 'exec 3<>/dev/tcp/${host}/${port} && { read -r -t 2 line <&3; echo "connected \${line}"; }'`];
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function smtpBannerFromPartner(manager: EnvironmentManager, id: string): Promise<string> {
@@ -270,7 +261,7 @@ describe("environments (real Docker engine)", () => {
     expect(await smtpBannerFromPartner(manager, b.id)).toBe(""); // back to loopback-only
   });
 
-  it("the reaper stops idle environments; status follows containers stopped outside maillab", async () => {
+  it("the reaper stops idle environments; status and notice follow containers killed or removed outside maillab", async () => {
     let allowReap = true;
     const reaping = newManager({ labels: { ...LABELS, "maillab.case": "reaper" }, idleStopMs: 1_000, mayReap: () => allowReap });
     await reaping.init();
@@ -284,10 +275,29 @@ describe("environments (real Docker engine)", () => {
     allowReap = false; // from here on only Docker's events may change the status
     await reaping.resume(env.id);
     expect(reaping.status(env.id)).toBe("running");
-    // An operator (or the engine) stops a machine: the event stream tells the manager.
+    // An operator (or the engine) stops a machine: the event stream tells the manager, and why.
+    const notices: StatusChange[] = [];
+    reaping.onChange((c) => notices.push(c));
     await docker.getContainer(reaping.containerName(env.id, "partner")).kill();
     await until("status from Docker events", async () => reaping.status(env.id) === "stopped", 10_000);
     expect(changes.slice(-1)).toEqual(["running>stopped"]);
+    const killed = { kind: "machine-exited", machine: "partner", exitCode: 137, oom: false };
+    expect(reaping.notice(env.id)).toMatchObject(killed);
+    expect(notices.at(-1)).toMatchObject({ status: "stopped", notice: killed });
+    await reaping.resume(env.id);
+    expect(reaping.notice(env.id)).toBeUndefined();
+    // A machine removed behind the app's back (another app's clean-up, `docker rm -f`): an error that says which.
+    await docker.getContainer(reaping.containerName(env.id, "mail")).remove({ force: true });
+    await until("removal from Docker events", async () => reaping.status(env.id) === "error", 10_000);
+    expect(reaping.notice(env.id)).toMatchObject({ kind: "machine-removed", machine: "mail" });
+    expect(notices.at(-1)).toMatchObject({ status: "error", notice: { kind: "machine-removed", machine: "mail" } });
+    await reaping.reset(env.id);
+    expect(reaping.status(env.id)).toBe("running");
+    expect(reaping.notice(env.id)).toBeUndefined();
+    // Our own stop is no news.
+    await reaping.stop(env.id);
+    await new Promise((r) => setTimeout(r, 1000)); // the "die" events arrive after stop() returned
+    expect(reaping.notice(env.id)).toBeUndefined();
     await reaping.destroy(env.id);
     expect(reaping.status(env.id)).toBe("missing");
     reaping.dispose();

@@ -9,12 +9,15 @@
 import Dockerode from "dockerode";
 import { ENVIRONMENT_MACHINES, environmentIdSchema, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
 import { classifyListing } from "./adoption";
-import { buildContainerOptions, READY_FILE, stopTimeoutS } from "./container-config";
+import { buildContainerOptions, machineImage, READY_FILE, stopTimeoutS } from "./container-config";
 import { watchContainerEvents, type ContainerEvent } from "./docker-events";
 import { CheckChannel, type ScriptJob, type ScriptRun } from "./check-channel";
+import { describeEnforcement, detectDiskEnforcement, type DiskEnforcement, type DiskLimitOptions, type DiskStatus } from "./disk-limits";
+import { DiskWatchdog, usedBytes, type DiskUsage, type WatchedEnvironment } from "./disk-watchdog";
 import { execInContainer, type ExecOptions, type ExecResult } from "./exec";
 import { DEFAULT_SUBNET_POOL, installHostFirewall, setLabAddressPool, type HostFirewallResult } from "./host-firewall";
 import {
+  LABEL_DISK_LIMIT,
   LABEL_ENVIRONMENT,
   LABEL_MACHINE,
   LABEL_SCOPE,
@@ -56,12 +59,30 @@ export interface EnvironmentInfo {
   lastActiveAt: number;
   timings: EnvironmentTimings;
   error?: string;
+  /** What happened to the machines that their users should be told (see EnvironmentNotice). */
+  notice?: EnvironmentNotice;
 }
+
+/**
+ * Something that happened to an environment's machines outside its users' own actions, for the
+ * learner's page and the instructor's views (server/maillab words it):
+ * - `disk-limit`: the disk watchdog stopped the environment; kept (also after a resume) until a
+ *   measurement finds it under the limit again, or a reset. After a resume the learner has
+ *   DISK_CLEANUP_GRACE_MS to delete files, as long as they write no more than DISK_CLEANUP_SLACK_BYTES;
+ * - `machine-exited`: a machine stopped by itself or was killed (`docker kill`, out of memory);
+ *   cleared when the machines run again;
+ * - `machine-removed`: a machine's container was removed behind the app's back; cleared by a reset.
+ */
+export type EnvironmentNotice =
+  | { kind: "disk-limit"; at: number; usedBytes: number; limitBytes: number; resumedAt?: number }
+  | { kind: "machine-exited"; at: number; machine: EnvironmentMachine; exitCode: number | null; oom: boolean }
+  | { kind: "machine-removed"; at: number; machine: EnvironmentMachine };
 
 export interface StatusChange {
   id: string;
   status: EnvironmentStatus;
   previous: EnvironmentStatus;
+  notice?: EnvironmentNotice;
 }
 
 export interface EnvironmentManagerOptions {
@@ -90,6 +111,8 @@ export interface EnvironmentManagerOptions {
   commands?: Partial<Record<EnvironmentMachine, string[]>>;
   /** Learner-facing creates running at once; more wait in line (see MAX_PARALLEL_CREATES). */
   maxParallelCreates?: number;
+  /** Disk limit per environment (./disk-limits.ts); none when absent. The watchdog's intervals are for tests. */
+  disk?: DiskLimitOptions & { tickMs?: number; layerIntervalMinMs?: number; layerDutyFactor?: number };
   log?: (line: string) => void;
 }
 
@@ -130,12 +153,22 @@ const DEFAULT_IDLE_STOP_MS = 30 * 60_000;
 const DEFAULT_TTL_MS = 14 * 24 * 60 * 60_000;
 /** Reaper stops/destroys at once: each docker stop waits for the services' shutdown (machine-spec stopTimeoutS). */
 const REAP_PARALLEL = 4;
+/** After a resume from a disk-limit stop, the time to find and delete the big files before the watchdog
+ * stops the machines again... */
+const DISK_CLEANUP_GRACE_MS = 5 * 60_000;
+/** ...provided they grow by no more than this meanwhile (logs, an editor's swap file), so a resume is
+ * no way around the limit. */
+const DISK_CLEANUP_SLACK_BYTES = 64 * 1024 * 1024;
 /** waitReady default: the image's init starts syslog and Postfix in ~1-3 s; 60 s covers a loaded engine. */
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
 
 interface MachineState {
   containerId: string;
   state: "running" | "stopped" | "missing";
+  /** Created with a hard disk limit: the watchdog need not measure its writable layer. */
+  diskLimited: boolean;
+  /** Docker said "oom" for it since it last started (its next "die" was the kernel's OOM kill). */
+  oom?: boolean;
 }
 
 interface EnvRecord {
@@ -157,6 +190,7 @@ interface EnvRecord {
   busy: number;
   /** Every machine has reported ready since it last started: waitReady() needs no exec. */
   ready: boolean;
+  notice?: EnvironmentNotice;
 }
 
 function statusCode(error: unknown): number | undefined {
@@ -208,6 +242,9 @@ export class EnvironmentManager {
   private initPromise: Promise<InitReport> | undefined;
   private reaper: { stop(): void } | undefined;
   private events: ReturnType<typeof watchContainerEvents> | undefined;
+  private disk: Promise<DiskEnforcement> | undefined;
+  private diskOutcome: DiskStatus | undefined;
+  private watchdog: DiskWatchdog | undefined;
   private disposed = false;
   /** Learner-facing creates in flight and those waiting for a slot. */
   private activeCreates = 0;
@@ -277,7 +314,7 @@ export class EnvironmentManager {
       const record = this.newRecord(found.id, found.params, found.extra, found.createdAt, found.bornInPool, found.pooled);
       for (const machine of ENVIRONMENT_MACHINES) {
         const adopted = found.machines[machine];
-        if (adopted) record.machines[machine] = { containerId: adopted.containerId, state: adopted.running ? "running" : "stopped" };
+        if (adopted) record.machines[machine] = { containerId: adopted.containerId, state: adopted.running ? "running" : "stopped", diskLimited: adopted.diskLimited };
       }
       const learnerMachinesRunning = found.machines.mail.running && found.machines.partner.running;
       record.status = learnerMachinesRunning ? "running" : "stopped";
@@ -311,6 +348,7 @@ export class EnvironmentManager {
     this.channels.clear();
     this.reaper?.stop();
     this.events?.close();
+    this.watchdog?.stop();
     this.pool.dispose();
     this.listeners.clear();
   }
@@ -330,6 +368,62 @@ export class EnvironmentManager {
   status(id: string): EnvironmentStatus {
     const record = this.envs.get(id);
     return record && !record.pooled ? record.status : "missing";
+  }
+
+  /** What happened to the environment's machines that its users should be told, if anything. */
+  notice(id: string): EnvironmentNotice | undefined {
+    const record = this.envs.get(id);
+    return record && !record.pooled ? record.notice : undefined;
+  }
+
+  /**
+   * How this manager limits each environment's disk (./disk-limits.ts), found once (needs the lab
+   * images: the app asks when they are ready, and every create waits for it); starts the disk
+   * watchdog. Rejects when `disk.mode` is "hard" and the engine cannot (creates fail with the reason).
+   */
+  diskEnforcement(): Promise<DiskEnforcement> {
+    const options = this.options.disk;
+    if (!options || options.limitBytes <= 0) {
+      this.diskOutcome = { kind: "none", limitBytes: 0, reason: "no limit configured (MAILLAB_DISK_LIMIT_MB=0)" };
+      return Promise.resolve({ kind: "none", limitBytes: 0, reason: this.diskOutcome.reason! });
+    }
+    this.disk ??= detectDiskEnforcement(this.docker, {
+      ...options,
+      images: Object.fromEntries(ENVIRONMENT_MACHINES.map((m) => [m, this.options.images?.[m] ?? machineImage(m)])) as Record<EnvironmentMachine, string>,
+      labels: { [LABEL_SCOPE]: this.scope },
+    }).then(
+      (enforcement) => {
+        this.log(describeEnforcement(enforcement));
+        this.diskOutcome = { kind: enforcement.kind, limitBytes: enforcement.limitBytes, reason: enforcement.reason };
+        if (!this.disposed && !this.watchdog) {
+          this.watchdog = new DiskWatchdog({
+            docker: this.docker,
+            limitBytes: enforcement.limitBytes,
+            dockerRoot: enforcement.dockerRoot,
+            environments: () => this.watchedEnvironments(),
+            onOver: (id, usage) => void this.onDiskOver(id, usage),
+            onUnder: (id) => this.onDiskUnder(id),
+            log: this.log,
+            tickMs: options.tickMs,
+            layerIntervalMinMs: options.layerIntervalMinMs,
+            layerDutyFactor: options.layerDutyFactor,
+          });
+          this.watchdog.start();
+        }
+        return enforcement;
+      },
+      (error: unknown) => {
+        this.disk = undefined; // an engine hiccup: the next create tries again
+        this.diskOutcome = { error: message(error) };
+        throw new EnvironmentError(`disk limits: ${message(error)}`, "failed");
+      },
+    );
+    return this.disk;
+  }
+
+  /** The outcome of diskEnforcement() so far (for /api/health); undefined before it was asked. */
+  diskStatus(): DiskStatus | undefined {
+    return this.diskOutcome;
   }
 
   /** Container name for `docker exec -it <name> …` (terminals). */
@@ -474,6 +568,8 @@ export class EnvironmentManager {
             this.setMachine(record, machine, "running");
           }),
         );
+        if (record.notice?.kind === "machine-exited") record.notice = undefined;
+        if (record.notice?.kind === "disk-limit") record.notice = { ...record.notice, resumedAt: Date.now() };
       } catch (error) {
         if (statusCode(error) === 404) {
           this.setStatus(record, "error", "a machine's container is gone: reset the environment");
@@ -515,6 +611,7 @@ export class EnvironmentManager {
         await this.ensureNetwork(record);
         await this.startMachines(record, false);
         record.lastActiveAt = Date.now();
+        record.notice = undefined;
         this.setStatus(record, "running");
       } catch (error) {
         this.setStatus(record, "error", message(error));
@@ -665,18 +762,21 @@ export class EnvironmentManager {
   }
 
   private async createMachine(record: EnvRecord, machine: EnvironmentMachine, pool: boolean): Promise<Dockerode.Container> {
+    const disk = await this.diskEnforcement();
+    const sizeBytes = disk.sizeBytes?.[machine];
     const container = await this.docker.createContainer(
       buildContainerOptions({
         machine,
         name: pool ? poolContainerName(record.id, machine) : containerName(record.id, machine),
         network: networkName(record.id),
         params: record.params,
-        labels: containerLabels(this.labelInput(record), machine),
+        labels: { ...containerLabels(this.labelInput(record), machine), ...(sizeBytes ? { [LABEL_DISK_LIMIT]: String(sizeBytes) } : {}) },
         image: this.options.images?.[machine],
         command: this.options.commands?.[machine],
+        disk: { sizeBytes, fileSizeLimitBytes: disk.limitBytes || undefined },
       }),
     );
-    record.machines[machine] = { containerId: container.id, state: "stopped" };
+    record.machines[machine] = { containerId: container.id, state: "stopped", diskLimited: Boolean(sizeBytes) };
     return container;
   }
 
@@ -692,7 +792,7 @@ export class EnvironmentManager {
 
   private async startMachine(record: EnvRecord, machine: EnvironmentMachine, container: Dockerode.Container): Promise<void> {
     await container.start();
-    record.machines[machine] = { containerId: container.id, state: "running" };
+    record.machines[machine] = { diskLimited: false, ...record.machines[machine], containerId: container.id, state: "running", oom: false };
   }
 
   private async claimFromPool(requestedAt: number): Promise<EnvironmentInfo | undefined> {
@@ -753,6 +853,7 @@ export class EnvironmentManager {
       lastActiveAt: record.lastActiveAt,
       timings: { ...record.timings },
       ...(record.error ? { error: record.error } : {}),
+      ...(record.notice ? { notice: record.notice } : {}),
     };
   }
 
@@ -771,7 +872,7 @@ export class EnvironmentManager {
 
   private emit(record: EnvRecord, previous: EnvironmentStatus): void {
     if (record.pooled) return; // nobody is interested in pool members' states
-    const change = { id: record.id, status: this.envs.get(record.id) === record ? record.status : "missing", previous } as StatusChange;
+    const change: StatusChange = { id: record.id, status: this.envs.get(record.id) === record ? record.status : "missing", previous, ...(record.notice ? { notice: record.notice } : {}) };
     for (const listener of this.listeners) {
       try {
         listener(change);
@@ -812,16 +913,37 @@ export class EnvironmentManager {
     if (!record || !machine || record.busy > 0) return;
     const current = record.machines[machine];
     if (!current || current.containerId !== event.containerId) return; // an old container (reset) or a stranger
+    const before = { notice: record.notice, status: record.status };
+    if (event.action === "oom") {
+      current.oom = true; // "die" follows
+      return;
+    }
     if (event.action === "die" || event.action === "stop") {
+      // Running in our books: nobody here stopped it (our own stops mark it stopped before the event comes).
+      if (current.state === "running" && event.action === "die" && !record.pooled) {
+        const exitCode = Number(event.attributes.exitCode);
+        record.notice = { kind: "machine-exited", at: Date.now(), machine, exitCode: Number.isFinite(exitCode) ? exitCode : null, oom: Boolean(current.oom) };
+        this.log(`${id}: ${machine} exited (${event.attributes.exitCode ?? "?"}${current.oom ? ", out of memory" : ""}) outside maillab`);
+      }
       current.state = "stopped";
       record.ready = false;
       this.channels.get(`${id}/${machine}`)?.close();
       this.channels.delete(`${id}/${machine}`);
     }
-    else if (event.action === "start") current.state = "running";
-    else if (event.action === "destroy") current.state = "missing";
+    else if (event.action === "start") {
+      current.state = "running";
+      current.oom = false;
+    }
+    else if (event.action === "destroy") {
+      current.state = "missing";
+      if (!record.pooled) {
+        record.notice = { kind: "machine-removed", at: Date.now(), machine };
+        this.log(`${id}: ${machine}'s container was removed outside maillab`);
+      }
+    }
     else return;
     this.updateStatusFromMachines(record);
+    if (record.notice !== before.notice && record.status === before.status) this.emit(record, before.status);
   }
 
   private updateStatusFromMachines(record: EnvRecord): void {
@@ -849,6 +971,7 @@ export class EnvironmentManager {
           const state = record.machines[machine];
           if (!state) continue;
           const container = byId.get(state.containerId);
+          if (!container && state.state !== "missing" && !record.pooled) record.notice = { kind: "machine-removed", at: Date.now(), machine };
           state.state = !container ? "missing" : container.State === "running" ? "running" : "stopped";
         }
         this.updateStatusFromMachines(record);
@@ -856,6 +979,42 @@ export class EnvironmentManager {
     } catch (error) {
       this.log(`reconcile failed: ${message(error)}`);
     }
+  }
+
+  /** What the disk watchdog looks at: running environments handed out, with no operation in progress. */
+  private watchedEnvironments(): WatchedEnvironment[] {
+    return [...this.envs.values()]
+      .filter((r) => !r.pooled && r.busy === 0 && r.status === "running")
+      .map((r) => ({
+        id: r.id,
+        machines: ENVIRONMENT_MACHINES.flatMap((m) => {
+          const state = r.machines[m];
+          return state ? [{ containerId: state.containerId, measureLayer: !state.diskLimited }] : [];
+        }),
+      }));
+  }
+
+  private async onDiskOver(id: string, usage: DiskUsage): Promise<void> {
+    const record = this.envs.get(id);
+    const limitBytes = this.options.disk?.limitBytes ?? 0;
+    if (!record || record.pooled || record.busy > 0 || record.status !== "running") return;
+    const earlier = record.notice?.kind === "disk-limit" ? record.notice : undefined;
+    const cleaningUp = earlier?.resumedAt !== undefined && Date.now() - earlier.resumedAt < DISK_CLEANUP_GRACE_MS;
+    if (cleaningUp && usedBytes(usage) <= earlier.usedBytes + DISK_CLEANUP_SLACK_BYTES) return;
+    const mib = (n: number) => (n / 2 ** 20).toFixed(0);
+    this.log(
+      `stopping ${id}: its machines wrote ${mib(usedBytes(usage))} MiB (Docker's /etc/hosts, resolv.conf, hostname: ${mib(usage.dockerFilesBytes)} MiB), over its limit of ${mib(limitBytes)} MiB`,
+    );
+    record.notice = { kind: "disk-limit", at: Date.now(), usedBytes: usedBytes(usage), limitBytes };
+    await this.stop(id).catch((error: unknown) => this.log(`stopping ${id} (disk limit) failed: ${message(error)}`));
+  }
+
+  /** Back under the limit (the learner deleted files, or a restart rewrote Docker's files): all clear. */
+  private onDiskUnder(id: string): void {
+    const record = this.envs.get(id);
+    if (record?.notice?.kind !== "disk-limit" || record.status !== "running") return;
+    record.notice = undefined;
+    this.emit(record, record.status);
   }
 
   private async reap(): Promise<void> {

@@ -18,7 +18,11 @@ export const LABEL_POOL = "maillab.pool";
  * app on the same engine neither loses its environments to the app's start-up nor takes the app's. */
 export const LABEL_SCOPE = "maillab.scope";
 
-const OWN_LABELS = new Set([LABEL_ENVIRONMENT, LABEL_MACHINE, LABEL_PARAMS, LABEL_CREATED, LABEL_POOL, LABEL_SCOPE]);
+/** On a container with a hard disk limit (`StorageOpt.size`): the limit in bytes. Containers without it
+ * (created before limits, or where the engine has none) are measured by the disk watchdog. */
+export const LABEL_DISK_LIMIT = "maillab.disk-limit";
+
+const OWN_LABELS = new Set([LABEL_ENVIRONMENT, LABEL_MACHINE, LABEL_PARAMS, LABEL_CREATED, LABEL_POOL, LABEL_SCOPE, LABEL_DISK_LIMIT]);
 
 export function scopeOf(managerLabels: Record<string, string> | undefined): string {
   const entries = Object.entries(managerLabels ?? {}).sort(([a], [b]) => a.localeCompare(b));

@@ -9,6 +9,7 @@ import { errors } from "./errors";
 import { loadStates } from "./evaluation";
 import type { Lifecycle } from "./lifecycle";
 import type { CheckScheduler } from "./check-scheduler";
+import { noticeView } from "./notices";
 import type { Machines } from "./ports";
 import { learnerStepCell, stepViews } from "./views";
 
@@ -65,6 +66,7 @@ export function createClasses({ course, store, machines, events, lifecycle, sche
           timeOnStepMs: ended ? 0 : sinceMs,
           stuck: !ended && Boolean(current && (sinceMs > STUCK.onStepMs || current.sameFailures >= STUCK.sameFailures)),
           steps: steps.map(learnerStepCell),
+          notice: live && !ended ? noticeView(machines.notice(env.id), lang) : null,
         };
       }),
     };

@@ -37,6 +37,12 @@ export function createMaillab({ store, machines, labs, events, log = console.log
   });
   const lifecycle = createLifecycle({ course, store, machines, labs, events, scheduler, evaluator });
   const classes = createClasses({ course, store, machines, events, lifecycle, scheduler, log });
+  // The machines changed on their own (killed, removed, stopped over the disk limit) or by an operation:
+  // the learner's page and the dashboard hear of it through the event streams.
+  const offMachines = machines.onChange((id) => {
+    const row = store.getEnvironment(id);
+    if (row && !row.destroyedAt) lifecycle.publish(row);
+  });
 
   return {
     course,
@@ -89,6 +95,7 @@ export function createMaillab({ store, machines, labs, events, log = console.log
     setPresenter: classes.setPresenter,
 
     dispose() {
+      offMachines();
       scheduler.dispose();
     },
   };

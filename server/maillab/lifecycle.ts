@@ -10,6 +10,7 @@ import { errors } from "./errors";
 import { loadStates, paramsOf, type Evaluator } from "./evaluation";
 import type { Labs, Machines } from "./ports";
 import { stepKey } from "./step-state";
+import { noticeView } from "./notices";
 import { environmentView } from "./views";
 
 export interface LifecycleDeps {
@@ -55,7 +56,7 @@ export function createLifecycle({ course, store, machines, labs, events, schedul
   }
 
   function view(row: EnvironmentRow, lang: Lang): EnvironmentView {
-    return environmentView(course, row, loadStates(store, row.id), status(row), lang);
+    return environmentView(course, row, loadStates(store, row.id), status(row), lang, row.destroyedAt ? null : noticeView(machines.notice(row.id), lang));
   }
 
   /** Machines running (woken if they slept); refuses when they are gone or the class ended. */

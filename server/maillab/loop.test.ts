@@ -47,6 +47,8 @@ beforeAll(async () => {
       return { id: info.id, params: info.params };
     },
     status: (id) => manager.status(id),
+    notice: (id) => manager.notice(id),
+    onChange: (listener) => manager.onChange((change) => listener(change.id)),
     resume: (id) => manager.resume(id),
     waitReady: (id) => manager.waitReady(id),
     stop: (id) => manager.stop(id),

@@ -18,6 +18,7 @@ function setup() {
   return {
     world,
     store,
+    events,
     machines,
     fake,
     maillab,
@@ -71,6 +72,34 @@ describe("environments", () => {
     const view = t.maillab.environmentView(t.store.getEnvironment(environment.id)!, "de");
     expect(view.steps[0]).toMatchObject({ id: "listen", status: "pass", title: "Schritt listen" });
     expect(view.steps[1]).toMatchObject({ id: "act", current: true });
+  });
+});
+
+describe("what happens to the machines on their own", () => {
+  it("reaches the learner's event stream and the dashboard, worded in German (Sie) and English", async () => {
+    const cls = t.maillab.createClass("Notices", ["l1"]);
+    const { environment } = await t.maillab.join(cls.joinCode, "Ida", null);
+    const published: string[] = [];
+    const off = t.events.on("environment", (e) => published.push(`${e.environmentId}/${e.classId}`));
+    t.machines.happen(environment.id, "stopped", { kind: "machine-exited", at: 1, machine: "mail", exitCode: 137, oom: false });
+    expect(published).toEqual([`${environment.id}/${cls.id}`]);
+    const row = () => t.store.getEnvironment(environment.id)!;
+    const de = t.maillab.environmentView(row(), "de");
+    expect(de.status).toBe("stopped");
+    expect(de.notice).toMatchObject({ code: "machine-exited", summary: "mail beendet (Exit 137)" });
+    expect(de.notice?.message).toMatch(/^Die Maschine „mail“ wurde außerhalb von maillab beendet \(Exit-Code 137 = Signal KILL.*Sie startet wieder, sobald Sie „Neue Shell starten“/);
+    expect(t.maillab.environmentView(row(), "en").notice?.message).toMatch(/^The machine “mail” was stopped outside maillab \(exit code 137 = signal KILL/);
+
+    t.machines.happen(environment.id, "stopped", { kind: "disk-limit", at: 2, usedBytes: 1100 * 2 ** 20, limitBytes: 1024 * 2 ** 20 });
+    const learner = t.maillab.progress(cls.id, "de").learners[0]!;
+    expect(learner.notice).toMatchObject({ code: "disk-limit", summary: "Speicherlimit überschritten (1100 von 1024 MiB): angehalten" });
+    expect(learner.notice?.message).toMatch(/^Ihre Maschinen haben zusammen 1100 MiB .* mehr als die erlaubten 1024 MiB/);
+    expect(learner.notice?.message.replace(/`[^`]*`/g, "")).not.toMatch(/\b(du|dich|dir|dein|deine)\b/i); // the command `du` aside
+
+    t.machines.happen(environment.id, "running");
+    expect(t.maillab.environmentView(row(), "de").notice).toBeNull();
+    expect(published).toHaveLength(3);
+    off();
   });
 });
 

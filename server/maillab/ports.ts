@@ -8,9 +8,18 @@ import type { Check, CheckResult, Course } from "@/lib/lab-schema";
  */
 export type MachineStatus = "creating" | "running" | "stopped" | "error" | "missing";
 
+/** What happened to an environment's machines that its learner and instructor are told (server/docker's EnvironmentNotice). */
+export type MachineNotice =
+  | { kind: "disk-limit"; at: number; usedBytes: number; limitBytes: number; resumedAt?: number }
+  | { kind: "machine-exited"; at: number; machine: "mail" | "partner" | "probe"; exitCode: number | null; oom: boolean }
+  | { kind: "machine-removed"; at: number; machine: "mail" | "partner" | "probe" };
+
 export interface Machines {
   create(): Promise<{ id: string; params: EnvironmentParams }>;
   status(id: string): MachineStatus;
+  notice(id: string): MachineNotice | undefined;
+  /** Called when an environment's machines change status or notice, also on their own (killed, removed, over the disk limit). */
+  onChange(listener: (id: string) => void): () => void;
   resume(id: string): Promise<void>;
   /** Resolves when every machine finished its start-up (services up, first-start secrets made). */
   waitReady(id: string): Promise<void>;

@@ -8,7 +8,7 @@ import type { Check, Course, Lab, Step } from "@/lib/lab-schema";
 import type { EnvironmentParams } from "@/lib/machines";
 import { openStore, type Store } from "../db";
 import { createEventBus, type EventBus } from "../events";
-import type { CheckOutcome, GateOutcome, Labs, Machines, MachineStatus } from "./ports";
+import type { CheckOutcome, GateOutcome, Labs, MachineNotice, Machines, MachineStatus } from "./ports";
 
 export const PARAMS: EnvironmentParams = {
   domain: "k7qa.example.test",
@@ -130,11 +130,29 @@ export function fakeLabs(course: Course, world: World) {
   return { labs, runs, gateRuns, solved };
 }
 
-export function fakeMachines(): Machines & { statuses: Map<string, MachineStatus>; created: number } {
+export function fakeMachines(): Machines & {
+  statuses: Map<string, MachineStatus>;
+  created: number;
+  /** What Docker would do behind the app's back: a new status and notice, announced to onChange listeners. */
+  happen(id: string, status: MachineStatus, notice?: MachineNotice): void;
+} {
   const statuses = new Map<string, MachineStatus>();
+  const notices = new Map<string, MachineNotice>();
+  const listeners = new Set<(id: string) => void>();
   let n = 0;
   return {
     statuses,
+    happen(id, status, notice) {
+      statuses.set(id, status);
+      if (notice) notices.set(id, notice);
+      else notices.delete(id);
+      for (const listener of listeners) listener(id);
+    },
+    notice: (id) => notices.get(id),
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     get created() {
       return n;
     },

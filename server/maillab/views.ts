@@ -1,6 +1,6 @@
 // What the API returns about an environment's progress (lib/api-types.ts), built from the stored
 // step states: one function per view, no side effects.
-import type { CheckView, EnvironmentStatus, EnvironmentView, Lang, LabProgressView, LearnerStepCell, StepView } from "@/lib/api-types";
+import type { CheckView, EnvironmentStatus, EnvironmentView, Lang, LabProgressView, LearnerStepCell, NoticeView, StepView } from "@/lib/api-types";
 import type { Course } from "@/lib/lab-schema";
 import type { EnvironmentRow } from "../db";
 import { currentStep, labCompletedAt, labIndex } from "./evaluation-plan";
@@ -68,6 +68,7 @@ export function environmentView(
   states: ReadonlyMap<string, StepState>,
   status: EnvironmentStatus,
   lang: Lang,
+  notice: NoticeView | null = null,
 ): EnvironmentView {
   const checkedAt = Math.max(0, ...[...states.values()].map((s) => s.updatedAt));
   return {
@@ -79,6 +80,7 @@ export function environmentView(
     params: paramsOf(row),
     steps: stepViews(course, row.labId, states, lang),
     checkedAt: checkedAt || null,
+    notice,
   };
 }
 
