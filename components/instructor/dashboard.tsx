@@ -163,6 +163,7 @@ export function Dashboard({ lang, initial, joinUrl, qrSvg }: { lang: Lang; initi
                         {t(`env.status.${l.status}`)}
                         {!ended && l.currentStep && ` · ${t("dash.timeOnStep")} ${duration(t, l.timeOnStepMs)}`}
                         {l.stuck && <span className="ml-1 rounded bg-amber-300 px-1 text-amber-950" data-testid="stuck">{t("dash.stuck")}</span>}
+                        {l.notice && <span className="ml-1 block text-red-800" data-testid={`notice-${l.name}`} title={l.notice.message}>{l.notice.summary}</span>}
                       </div>
                     </th>
                     {p.steps.map((s) => {

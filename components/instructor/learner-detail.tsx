@@ -4,6 +4,7 @@ import type { EnvironmentView, Lang, RecordingView } from "@/lib/api-types";
 import { translator } from "@/lib/i18n";
 import { TerminalTabs } from "@/components/terminal/terminal-tabs";
 import { apiClient, eventStreams } from "../api-client";
+import { MachineNotice } from "../lab/machine-notice";
 import { StepList } from "../lab/step-list";
 import type { LabContent } from "../lab/types";
 import { useEventSource } from "../lab/use-event-source";
@@ -62,6 +63,7 @@ export function LearnerDetail({ lang, learnerName, classId, labs, initial }: {
           </button>
         </div>
       </header>
+      <MachineNotice notice={env.notice} />
       {error && <p role="alert" className="bg-red-100 px-4 py-1 text-sm text-fail">{error}</p>}
       <div className="flex min-h-0 flex-1 flex-col lg:flex-row">
         <aside className="max-h-[40vh] overflow-auto bg-slate-50 p-4 lg:max-h-none lg:w-[38%]">

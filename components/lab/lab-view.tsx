@@ -7,6 +7,7 @@ import { TerminalTabs } from "@/components/terminal/terminal-tabs";
 import { LangSwitch } from "../lang-switch";
 import { ApiCallError, apiClient, eventStreams } from "../api-client";
 import { EndedView } from "./ended-view";
+import { MachineNotice } from "./machine-notice";
 import { ParamsPanel } from "./params-panel";
 import { SlidesPanel } from "./slides-panel";
 import { StepList } from "./step-list";
@@ -179,7 +180,8 @@ export function LabView({
         )}
       </div>
       <p className="sr-only" aria-live="polite" data-testid="step-news">{news}</p>
-      {env.status === "stopped" && <p className="bg-amber-100 px-4 py-1 text-sm">{t("lab.env.stopped")}</p>}
+      <MachineNotice notice={env.notice} />
+      {env.status === "stopped" && !env.notice && <p className="bg-amber-100 px-4 py-1 text-sm">{t("lab.env.stopped")}</p>}
       {env.status === "missing" && <p className="bg-red-100 px-4 py-1 text-sm">{t("lab.env.missing")}</p>}
       {error && <p role="alert" className="bg-red-100 px-4 py-1 text-sm text-fail">{error}</p>}
       <div className="flex min-h-0 flex-1 flex-col lg:flex-row">
