@@ -17,6 +17,8 @@ import { createLabs, loadCourse } from "./labs";
 import { createTerminalUpgradeHandler, dockerExecSpawnSpec, listRecordings } from "./terminals";
 
 const VERSION = "0.1.0";
+/** The machines a learner gets a terminal on (the probe has none). */
+const TERMINAL_MACHINES = ["mail", "partner"] as const;
 /** Docker label naming the app instance that owns an object. */
 const INSTANCE_LABEL = "maillab.instance";
 
@@ -62,6 +64,8 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
         throw new ApiError(503, images.building ? "the lab images are still being built; try again in a minute" : `lab images missing: ${images.missing.join(", ")}`);
       }
       const info = await manager.create();
+      // The learner's page is on its way: have both shells ready when its sockets arrive.
+      terminals.prestart(info.id, TERMINAL_MACHINES);
       return { id: info.id, params: info.params };
     },
     status: (id) => manager.status(id),

@@ -89,6 +89,9 @@ export interface TerminalServerOptions {
   log?: (message: string, err?: unknown) => void;
 }
 
+/** The size a prestarted shell starts at: the terminal default, until a browser attaches with its own. */
+const PRESTART_SIZE = { cols: 80, rows: 24 } as const;
+
 /** Why an environment's terminals end for good (the close code each gets). */
 export type EnvironmentGoneReason = "removed" | "class-ended";
 
@@ -112,6 +115,13 @@ export interface TerminalUpgradeHandler {
   removeEnvironment(envId: string, reason: EnvironmentGoneReason): Promise<void>;
   /** Deletes an environment's recordings (after `removeEnvironment`: its recorders are closed by then). */
   deleteRecordings(envId: string): Promise<void>;
+  /**
+   * Starts the shells of an environment before anyone connects (a learner was just given it): the
+   * page's sockets then find a prompt waiting instead of paying a `docker exec` and a login shell
+   * (~0.3–0.6 s). Shells start at 80×24 and take the browser's size when it attaches. Failures are
+   * logged only: the socket's own attach tries again.
+   */
+  prestart(envId: string, machines: readonly MachineName[]): void;
   /** Live sessions, for dashboards and tests. */
   sessions(): TerminalSessionInfo[];
   /** The live session of one terminal, if any (tests and diagnostics). */
@@ -225,7 +235,7 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
     return q;
   }
 
-  async function getSession(envId: string, machine: MachineName, hello: HelloMessage): Promise<TerminalSession> {
+  async function getSession(envId: string, machine: MachineName, hello: { cols: number; rows: number }): Promise<TerminalSession> {
     const k = key(envId, machine);
     // Machines being replaced: no shell on the old ones (it would die with "exec failed").
     for (let hold = resetting.get(envId); hold; hold = resetting.get(envId)) await hold;
@@ -417,6 +427,11 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
   handler.deleteRecordings = async (envId) => {
     quotas.delete(envId);
     if (settings.recordingsDir) await deleteRecordings(settings.recordingsDir, envId);
+  };
+  handler.prestart = (envId, machines) => {
+    for (const machine of machines) {
+      getSession(envId, machine, PRESTART_SIZE).catch((err) => settings.log(`prestart ${envId}/${machine} failed`, err));
+    }
   };
   handler.sessions = () =>
     [...live.values()].map((s) => ({
