@@ -64,7 +64,9 @@ describe("class session in the browser", () => {
   it("the learner types the Lab 12.1 commands and the steps turn green by themselves", async () => {
     const domain = (await learner.getByTestId("params").locator("dd").first().innerText()).trim();
     expect(domain).toMatch(/\.example\.test$/);
+    // Checked, not done yet, and not tried: open, not failed (issue 10).
     await waitForStep(learner, "inet-interfaces", "fail");
+    expect(await learner.getByTestId("step-status-inet-interfaces").innerText()).toBe("noch offen");
 
     await typeCommand(learner, "mail", "postconf -e inet_interfaces=all && systemctl restart postfix");
     await waitForStep(learner, "inet-interfaces", "pass");
@@ -97,23 +99,6 @@ describe("class session in the browser", () => {
     await waitForStep(learner, "telnet-mail", "pass", 5_000);
     await learner.getByTestId("lab-done").waitFor();
     await teacher.locator('[data-testid="cell-Ada-telnet-mail"][data-status="pass"]').waitFor({ timeout: 15_000 });
-  });
-
-  it("screenshots of the learner view and the dashboard in German and English", async () => {
-    await learner.screenshot({ path: "docs/screenshots/learner-de.png" });
-    await teacher.screenshot({ path: "docs/screenshots/dashboard-de.png" });
-    await learner.getByTestId("lang-switch").click();
-    await learner.getByTestId("lab-title").filter({ hasText: "Accepting mail from outside" }).waitFor();
-    await learner.screenshot({ path: "docs/screenshots/learner-en.png" });
-    await teacher.getByTestId("lang-switch").click();
-    await teacher.getByText("Export results (CSV)").waitFor();
-    await teacher.getByTitle("Open Postfix to the network").first().waitFor();
-    await teacher.screenshot({ path: "docs/screenshots/dashboard-en.png" });
-    await learner.getByTestId("panel-slides").click();
-    await learner.getByTestId("slides").press("ArrowRight");
-    await expect.poll(() => learner.getByTestId("slide-counter").innerText()).toMatch(/^2 of 16/);
-    await learner.screenshot({ path: "docs/screenshots/slides-en.png" });
-    await learner.getByTestId("panel-steps").click();
   });
 
   it("the instructor watches the learner's terminal read-only", async () => {

@@ -266,6 +266,11 @@ const en: Record<MessageKey, string> = {
 
 const dictionaries: Record<Lang, Record<MessageKey, string>> = { de, en };
 
+/** Every message of one language (for tests that look for the other language on a page). */
+export function messagesOf(lang: Lang): Readonly<Record<MessageKey, string>> {
+  return dictionaries[lang];
+}
+
 /** `t("key")`, or `t("key", { name: value })` to fill the key's `{name}` placeholders. */
 export function translator(lang: Lang) {
   const dict = dictionaries[lang];

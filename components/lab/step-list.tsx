@@ -150,7 +150,7 @@ function CheckList({ lang, checks }: { lang: Lang; checks: CheckView[] }) {
             {!c.ok && c.transcript && (
               <details className="mt-1">
                 <summary className="cursor-pointer text-xs text-slate-600">{t("lab.transcript")}</summary>
-                <pre className="mt-1 max-h-60 overflow-auto rounded bg-slate-900 p-2 text-xs text-slate-100">{c.transcript}</pre>
+                <pre tabIndex={0} className="mt-1 max-h-60 overflow-auto rounded bg-slate-900 p-2 text-xs text-slate-100">{c.transcript}</pre>
               </details>
             )}
           </li>

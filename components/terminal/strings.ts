@@ -106,5 +106,7 @@ export function terminalStrings(lang: Lang | undefined): TerminalStrings {
 
 /** The page's language (`<html lang>`), for when no `lang` prop was given. */
 export function documentLang(): Lang {
-  return typeof document !== "undefined" && document.documentElement.lang.startsWith("en") ? "en" : "de";
+  // Through globalThis: this module is also read by Node-side tests (no DOM types there).
+  const doc = (globalThis as { document?: { documentElement: { lang: string } } }).document;
+  return doc?.documentElement.lang.startsWith("en") ? "en" : "de";
 }
