@@ -91,6 +91,18 @@ describe("the lab page", () => {
     expect(await page.locator('[data-testid^="step-"][data-status="pass"]').count()).toBe(4);
   });
 
+  it("switched to English, every string is English", async () => {
+    await page.getByTestId("lang-switch").click();
+    await page.waitForFunction(`document.documentElement.lang === "en"`);
+    await expect.poll(() => page.getByTestId("lab-title").innerText()).toBe("Lab 12.1: Accepting mail from outside");
+    expect(await otherLanguageOn(page, "en")).toEqual([]);
+    await page.getByTestId("panel-slides").click();
+    expect(await otherLanguageOn(page, "en")).toEqual([]);
+    await page.getByTestId("panel-steps").click();
+    await page.getByTestId("lang-switch").click();
+    await page.waitForFunction(`document.documentElement.lang === "de"`);
+  });
+
   it("fits a 390 px phone", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();

@@ -125,6 +125,7 @@ export function LabView({
   const nextLab = content.labs[labIndex + 1];
   const labState = env.labs.find((l) => l.id === lab.id);
   const allDone = labState?.status === "done";
+  const started = env.steps.some((s) => s.labId === lab.id && s.status === "pass");
 
   return (
     <div className="flex h-screen flex-col">
@@ -233,7 +234,11 @@ export function LabView({
                   )}
                 </div>
               )}
-              <div className="prose-lab mb-4" dangerouslySetInnerHTML={{ __html: lab.introHtml }} />
+              {/* Open until the first step of this lab is done; then the current step moves up. */}
+              <details className="mb-4" open={!started} data-testid="lab-intro">
+                <summary className="cursor-pointer text-sm font-semibold text-slate-700">{t("lab.intro")}</summary>
+                <div className="prose-lab" dangerouslySetInnerHTML={{ __html: lab.introHtml }} />
+              </details>
               <ParamsPanel lang={lang} params={env.params} />
               <StepList lang={lang} lab={lab} results={env.steps} />
               <div className="mt-6 flex flex-wrap gap-2 text-sm">

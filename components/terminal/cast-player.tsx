@@ -7,6 +7,7 @@
  */
 import "@xterm/xterm/css/xterm.css";
 import type { Terminal } from "@xterm/xterm";
+import type { Lang } from "@/lib/api-types";
 import { useEffect, useRef, useState } from "react";
 import { documentLang } from "./strings";
 import { loadTerminalFont, TERMINAL_FONT } from "./terminal-font";
@@ -15,7 +16,7 @@ const MAX_IDLE_S = 2;
 const SPEEDS = [1, 2, 4, 8] as const;
 
 type PlayerState = "loading" | "playing" | "done" | "error";
-const STATE_TEXT: Record<"de" | "en", Record<PlayerState, string> & { speed: string; again: string }> = {
+const STATE_TEXT: Record<Lang, Record<PlayerState, string> & { speed: string; again: string }> = {
   de: { loading: "lädt …", playing: "läuft", done: "fertig", error: "Aufzeichnung nicht lesbar", speed: "Geschwindigkeit", again: "Noch einmal" },
   en: { loading: "loading …", playing: "playing", done: "done", error: "cannot read the recording", speed: "speed", again: "Play again" },
 };
@@ -48,7 +49,7 @@ export function CastPlayer({ url, title }: { url: string; title: string }) {
   const [speed, setSpeed] = useState<(typeof SPEEDS)[number]>(2);
   const [state, setState] = useState<PlayerState>("loading");
   const [run, setRun] = useState(0);
-  const [lang, setLang] = useState<"de" | "en">("de");
+  const [lang, setLang] = useState<Lang>("de");
   useEffect(() => setLang(documentLang()), []);
   const text = STATE_TEXT[lang];
 

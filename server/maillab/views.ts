@@ -22,12 +22,20 @@ function checkView(c: StoredCheck, lang: Lang): CheckView {
 }
 
 /**
- * A failing step the learner has worked on: some failing check was found after the step became
- * the current one (its first results come in the run that made it current, at or before
- * `firstSeenAt`; later results mean something it depends on changed, or "check now").
+ * How long after a step became the current one its results still belong to the command that
+ * finished the step before: the follow-up looks after it (docs/learning-loop.md: up to 2.2 s after
+ * a prompt, 3.75 s after Enter, plus the checks' own second) see that command's after-effects
+ * (qmgr restarting after a reload, its mail.log lines), not something the learner did for this step.
+ */
+export const ATTEMPT_GRACE_MS = 6_000;
+
+/**
+ * A failing step the learner has worked on: a failing check was found again well after the step
+ * became the current one (its first results come in the run that made it current; later ones mean
+ * something it depends on changed, or the learner pressed "check now").
  */
 function attempted(s: StepState | undefined): boolean {
-  return s?.status === "fail" && s.checks.some((c) => !c.ok && c.checkedAt > s.firstSeenAt);
+  return s?.status === "fail" && s.checks.some((c) => !c.ok && c.checkedAt > s.firstSeenAt + ATTEMPT_GRACE_MS);
 }
 
 export function stepViews(course: Course, labId: string, states: ReadonlyMap<string, StepState>, lang: Lang): StepView[] {
