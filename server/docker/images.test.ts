@@ -307,6 +307,31 @@ describe("lab machine images", () => {
     600_000,
   );
 
+  it("has the man pages and READMEs the lecture cites, offline, as on a Debian server", async () => {
+    // man as the learner types it (no terminal here: man-db prints plain text). The first lines
+    // name the page; man exits non-zero when there is none.
+    const man = (machine: Docker.Container, page: string) => ok(machine, `MANWIDTH=80 man ${page} 2>&1 | head -n 12`);
+    expect(await man(a.mail, "5 postconf")).toMatch(/postconf - Postfix configuration parameters/);
+    expect(await man(a.mail, "postconf")).toMatch(/postconf - Postfix configuration utility/);
+    expect(await man(a.mail, "5 master")).toMatch(/master - Postfix master process configuration file format/);
+    // Installed by the learner from the cached packages (the test before this one did it).
+    expect(await man(a.mail, "dovecot")).toMatch(/dovecot - a secure and highly configurable IMAP and POP3 server/i);
+    expect(await man(a.mail, "doveconf")).toMatch(/doveconf - Dovecot.s configuration dumping utility/i);
+    // cyrus-clients on partner: the lecture's `man cyrus-smtptest`, and the names the lab uses.
+    expect(await man(a.partner, "cyrus-smtptest")).toMatch(/Interactive SMTP test program/);
+    for (const [tool, what] of [["smtptest", "SMTP"], ["smtpstest", "SMTP"], ["imtest", "IMAP"], ["pop3test", "POP3"]]) {
+      expect(await man(a.partner, tool!), tool).toMatch(new RegExp(`Interactive ${what} test program`));
+    }
+    // postfix-doc: the READMEs the slides point to (formatted for zless: overstrike bold, removed here).
+    const readme = (name: string) => ok(a.mail, `zcat /usr/share/doc/postfix/${name}.gz | head -n 5 | col -b`);
+    expect(await readme("STANDARD_CONFIGURATION_README")).toMatch(/Postfix Standard Configuration Examples/);
+    expect(await readme("VIRTUAL_README")).toMatch(/Postfix Virtual Domain Hosting Howto/);
+    expect(await readme("SASL_README")).toMatch(/Postfix SASL Howto/);
+    // Lean otherwise: no other languages' man pages, no info, no other packages' docs.
+    expect(await ok(a.mail, "find /usr/share/doc/rsyslog /usr/share/doc/dovecot-core -type f | sort")).toBe("/usr/share/doc/dovecot-core/copyright\n/usr/share/doc/rsyslog/copyright\n");
+    expect(await ok(a.partner, "find /usr/share/man /usr/share/info -mindepth 1 -maxdepth 1 ! -name 'man*' ! -name dir")).toBe("");
+  });
+
   it("keeps its state across docker stop / docker start", async () => {
     const keyBefore = await ok(a.mail, "sha256sum /etc/ssl/private/ssl-cert-snakeoil.key");
     await a.mail.stop({ t: MACHINE_SPECS.mail.stopTimeoutS });
