@@ -40,12 +40,18 @@ interface ContextFile {
   linkname?: string;
 }
 
+/** A machine's build context folders under docker/: common/ (shared) and its own (with its Dockerfile). */
+function machineDirs(machine: MachineName): string[] {
+  return ["common", MACHINE_SPECS[machine].dockerDir];
+}
+
 /**
- * The files of one machine's build context: docker/common/ and docker/<machine>/ (the Dockerfile is
- * <machine>/Dockerfile). Sorted, with normalised modes, so the same checkout gives the same tar
- * and the same hash on every machine (git does not keep other permission bits either).
+ * The files of a build context: the given folders of docker/ (a machine's: docker/common/ and
+ * docker/<machine>/, the Dockerfile being <machine>/Dockerfile). Sorted, with normalised modes, so
+ * the same checkout gives the same tar and the same hash on every machine (git does not keep other
+ * permission bits either).
  */
-function contextFiles(machine: MachineName): ContextFile[] {
+function contextFiles(dirs: readonly string[]): ContextFile[] {
   const root = dockerDir();
   const files: ContextFile[] = [];
   const walk = (rel: string) => {
@@ -61,7 +67,7 @@ function contextFiles(machine: MachineName): ContextFile[] {
       files.push({ name, type: "file", mode: st.mode & 0o111 ? 0o755 : 0o644, content: readFileSync(abs) });
     }
   };
-  for (const dir of ["common", MACHINE_SPECS[machine].dockerDir]) {
+  for (const dir of dirs) {
     try {
       lstatSync(path.join(root, dir));
     } catch {
@@ -73,11 +79,11 @@ function contextFiles(machine: MachineName): ContextFile[] {
   return files;
 }
 
-function contextHash(machine: MachineName): string {
+function contextHash(dirs: readonly string[]): string {
   const h = createHash("sha256");
   // The base's name is part of the recipe (Dockerfile ARG BASE).
   h.update(`base ${BASE_IMAGE}\n`);
-  for (const f of contextFiles(machine)) {
+  for (const f of contextFiles(dirs)) {
     h.update(`${f.type} ${f.name} ${f.mode.toString(8)} ${f.linkname ?? ""} ${f.content?.length ?? 0}\n`);
     if (f.content) h.update(f.content);
   }
@@ -95,8 +101,8 @@ let cachedTags: ImageTags | undefined;
 export function imageTags(options: { fresh?: boolean } = {}): ImageTags {
   if (!cachedTags || options.fresh) {
     cachedTags = {
-      mail: `${MACHINE_SPECS.mail.repository}:${contextHash("mail")}`,
-      partner: `${MACHINE_SPECS.partner.repository}:${contextHash("partner")}`,
+      mail: `${MACHINE_SPECS.mail.repository}:${contextHash(machineDirs("mail"))}`,
+      partner: `${MACHINE_SPECS.partner.repository}:${contextHash(machineDirs("partner"))}`,
     };
   }
   return cachedTags;
@@ -109,10 +115,14 @@ export function imageTag(machine: MachineName): string {
 
 /** The build context of one machine as a tar stream (what `docker build docker/` would send, minus the other machine). */
 export function buildContext(machine: MachineName): NodeJS.ReadableStream {
+  return packContext(machineDirs(machine));
+}
+
+function packContext(dirs: readonly string[]): NodeJS.ReadableStream {
   const tar = pack();
   // A fixed mtime keeps the classic builder's COPY cache valid across checkouts.
   const mtime = new Date("2024-01-01T00:00:00Z");
-  for (const f of contextFiles(machine)) {
+  for (const f of contextFiles(dirs)) {
     const header = { name: f.name, mode: f.mode, mtime, uid: 0, gid: 0 };
     if (f.type === "directory") tar.entry({ ...header, type: "directory" });
     else if (f.type === "symlink") tar.entry({ ...header, type: "symlink", linkname: f.linkname ?? "" });
@@ -255,15 +265,24 @@ interface BuildEvent {
   aux?: { ID?: string };
 }
 
-async function buildMachine(docker: Docker, machine: MachineName, tag: string, network: string, emit: (line: string) => void) {
+function buildMachine(docker: Docker, machine: MachineName, tag: string, network: string, emit: (line: string) => void): Promise<void> {
+  return buildImageFrom(docker, { name: machine, dirs: machineDirs(machine), dockerfile: `${MACHINE_SPECS[machine].dockerDir}/Dockerfile`, tag, network }, emit);
+}
+
+/** Builds `tag` from folders of docker/ (classic builder, BASE as build argument), reporting each line. */
+async function buildImageFrom(
+  docker: Docker,
+  { name, dirs, dockerfile, tag, network }: { name: string; dirs: readonly string[]; dockerfile: string; tag: string; network: string },
+  emit: (line: string) => void,
+): Promise<void> {
   const started = Date.now();
-  const say = (line: string) => emit(`[${machine}] ${line}`);
+  const say = (line: string) => emit(`[${name}] ${line}`);
   say(`building ${tag} (network ${network}) ...`);
-  const stream = await docker.buildImage(buildContext(machine), {
+  const stream = await docker.buildImage(packContext(dirs), {
     t: tag,
-    dockerfile: `${MACHINE_SPECS[machine].dockerDir}/Dockerfile`,
+    dockerfile,
     buildargs: { BASE: BASE_IMAGE },
-    labels: { "maillab.image": machine, "maillab.image.tag": tag },
+    labels: { "maillab.image": name, "maillab.image.tag": tag },
     networkmode: network,
     rm: true,
     forcerm: true,
@@ -294,6 +313,34 @@ async function buildMachine(docker: Docker, machine: MachineName, tag: string, n
   if (buildError) throw new Error(`${buildError}\n${tail.join("\n")}`);
   if (!(await imageExists(docker, tag))) throw new Error(`build ended without ${tag}\n${tail.join("\n")}`);
   say(`built ${tag} in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Swarm tools image
+
+/** docker/swarm-tools: the registry and iptables for a Swarm's nodes (docs/operations.md). */
+const TOOLS_DIRS = ["swarm-tools"] as const;
+export const TOOLS_REPOSITORY = "maillab/swarm-tools";
+
+/** `maillab/swarm-tools:<hash>`: content hash of docker/swarm-tools and the base, like the machines' tags. */
+export function toolsImageTag(): string {
+  return `${TOOLS_REPOSITORY}:${contextHash(TOOLS_DIRS)}`;
+}
+
+/**
+ * Builds the Swarm tools image when it is missing (the base first, if needed). Only Swarm mode needs
+ * it (MAILLAB_RUNTIME=swarm): the registry service runs it, and the host firewall of every node is
+ * installed from it. Resolves with its tag.
+ */
+export async function ensureToolsImage(options: { docker?: Docker; onProgress?: (line: string) => void; buildNetwork?: string } = {}): Promise<string> {
+  const docker = engine(options.docker);
+  const tag = toolsImageTag();
+  if (await imageExists(docker, tag)) return tag;
+  const emit = options.onProgress ?? (() => undefined);
+  if (!(await imageExists(docker, BASE_IMAGE))) await ensureBase(docker, emit);
+  const network = options.buildNetwork ?? process.env.MAILLAB_BUILD_NETWORK ?? "host";
+  await buildImageFrom(docker, { name: "swarm-tools", dirs: TOOLS_DIRS, dockerfile: "swarm-tools/Dockerfile", tag, network }, emit);
+  return tag;
 }
 
 // ---------------------------------------------------------------------------------------------
