@@ -17,6 +17,11 @@ export const environmentParamsSchema = z.object({
   subnet: z.string(),
   mailIp: z.string(),
   partnerIp: z.string(),
+  /**
+   * The probe's address where it is not host 4 of the subnet: in Swarm mode (server/docker/swarm-*.ts)
+   * Swarm assigns every machine's address, so all three are read from where the machines run.
+   */
+  probeIp: z.string().optional(),
 });
 export type EnvironmentParams = z.infer<typeof environmentParamsSchema>;
 
@@ -40,6 +45,11 @@ export const scriptMachineSchema = z.enum(ENVIRONMENT_MACHINES);
 
 /** Host offsets in an environment's /28: .1 gateway (the host), .2 mail, .3 partner, .4 the probe. */
 export const HOST_OFFSETS = { gateway: 1, mail: 2, partner: 3, probe: 4 } as const;
+
+/** The probe's address in an environment: Swarm's (params.probeIp) or host 4 of its subnet. */
+export function probeIpOf(params: Pick<EnvironmentParams, "subnet" | "probeIp">): string {
+  return params.probeIp ?? probeAddress(params.subnet);
+}
 
 /** The probe's address: host 4 of the environment's subnet (not stored in the params, which predate it). */
 export function probeAddress(subnet: string): string {

@@ -82,6 +82,23 @@ export function dockerIsRemote(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
+ * The rules of MAILLAB-INPUT for a lab pool, written as `iptables -S` prints them so the installed set
+ * can be compared. Also installed on every Swarm node (./swarm-firewall.ts).
+ */
+export function hostFirewallRules(pool: string): string[][] {
+  const source = formatCidr(parseCidr(pool));
+  return [
+    // The host talking to itself on a gateway address (10.213.x.1) has that address as source, via lo.
+    ["-i", "lo", "-j", "RETURN"],
+    ["-s", source, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "RETURN"],
+    // REJECT, not DROP: a learner's `telnet 10.213.0.1 3000` fails at once instead of hanging, and
+    // hiding the host gains nothing (the gateway address is known to every container anyway).
+    ["-s", source, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"],
+    ["-s", source, "-j", "REJECT", "--reject-with", "icmp-admin-prohibited"],
+  ].map((rule) => ["-A", HOST_FIREWALL_CHAIN, ...rule]);
+}
+
+/**
  * Installs (idempotently) `INPUT -j MAILLAB-INPUT` and, in MAILLAB-INPUT, a reject of new traffic from
  * the lab pool. Replies to connections the host opened (e.g. a test talking to a container) and the
  * host's own traffic to a gateway address pass.
@@ -103,16 +120,7 @@ export async function installHostFirewall(
   }
   if (typeof process.getuid === "function" && process.getuid() !== 0) return fail("not running as root, cannot change iptables");
 
-  // Our chain's rules, written as `iptables -S` prints them so the installed set can be compared.
-  const rules = [
-    // The host talking to itself on a gateway address (10.213.x.1) has that address as source, via lo.
-    ["-i", "lo", "-j", "RETURN"],
-    ["-s", source, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "RETURN"],
-    // REJECT, not DROP: a learner's `telnet 10.213.0.1 3000` fails at once instead of hanging, and
-    // hiding the host gains nothing (the gateway address is known to every container anyway).
-    ["-s", source, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"],
-    ["-s", source, "-j", "REJECT", "--reject-with", "icmp-admin-prohibited"],
-  ].map((rule) => ["-A", HOST_FIREWALL_CHAIN, ...rule]);
+  const rules = hostFirewallRules(pool);
   const current = await iptablesOutput(["-S", HOST_FIREWALL_CHAIN], binary);
   const installed = current?.split("\n").filter((line) => line.startsWith("-A ")) ?? [];
   if (installed.join("\n") !== rules.map((rule) => rule.join(" ")).join("\n")) {

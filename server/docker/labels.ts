@@ -22,7 +22,11 @@ export const LABEL_SCOPE = "maillab.scope";
  * (created before limits, or where the engine has none) are measured by the disk watchdog. */
 export const LABEL_DISK_LIMIT = "maillab.disk-limit";
 
-const OWN_LABELS = new Set([LABEL_ENVIRONMENT, LABEL_MACHINE, LABEL_PARAMS, LABEL_CREATED, LABEL_POOL, LABEL_SCOPE, LABEL_DISK_LIMIT]);
+/** Swarm mode: on the services of a warm-pool member once it is handed out. A service's labels can change
+ * without touching its task (./swarm-environments.ts), where the engine renames containers instead. */
+export const LABEL_CLAIMED = "maillab.claimed";
+
+const OWN_LABELS = new Set([LABEL_ENVIRONMENT, LABEL_MACHINE, LABEL_PARAMS, LABEL_CREATED, LABEL_POOL, LABEL_SCOPE, LABEL_DISK_LIMIT, LABEL_CLAIMED]);
 
 export function scopeOf(managerLabels: Record<string, string> | undefined): string {
   const entries = Object.entries(managerLabels ?? {}).sort(([a], [b]) => a.localeCompare(b));

@@ -11,7 +11,7 @@
 // `HINT[de]: …`, `HINT[en]: …`, `HINT: …` are shown to the learner when the check fails; a gate may
 // print `RETRY_AFTER: <seconds>` to be asked again then (a throttled Postfix recovers by itself).
 import { readFile } from "node:fs/promises";
-import { PROBE_HOSTNAME, probeAddress, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
+import { PROBE_HOSTNAME, probeIpOf, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
 import {
   CHECK_HELO,
   renderTemplate,
@@ -91,7 +91,7 @@ export function scriptEnv(params: EnvironmentParams, extra: { runId?: string; ch
     MAILLAB_SUBNET: params.subnet,
     MAILLAB_MAIL_IP: params.mailIp,
     MAILLAB_PARTNER_IP: params.partnerIp,
-    MAILLAB_PROBE_IP: probeAddress(params.subnet),
+    MAILLAB_PROBE_IP: probeIpOf(params),
     MAILLAB_PROBE_HOST: PROBE_HOSTNAME,
     MAILLAB_CHECK_HELO: CHECK_HELO,
     MAILLAB_RUN: extra.runId ?? `r${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
