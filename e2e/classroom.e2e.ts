@@ -222,9 +222,14 @@ describe("a class in German browsers", () => {
     expect(await teacher.locator('[data-look="working"], [data-look="tried"]').count()).toBe(0);
     expect(await readableText(teacher)).not.toMatch(/Maschinen fehlen|hängt fest|seit \d+ min/);
     expect(await otherLanguageOn(teacher, "de")).toEqual([]);
+    // The machines are gone: their watch page is a 404, in German too.
+    expect((await teacher.goto(`${app.url}/instructor/environments/${envId}`))!.status()).toBe(404);
+    expect(await teacher.getByTestId("not-found").innerText()).toBe("Diese Seite gibt es nicht");
+    expect(await otherLanguageOn(teacher, "de")).toEqual([]);
   });
 
   it("the instructor signs out: the sign-in form is back and the old session no longer works", async () => {
+    await teacher.goto(`${app.url}/instructor`);
     await teacher.getByTestId("instructor-logout").click();
     await teacher.getByTestId("instructor-password").waitFor();
     const res = await teacher.request.get(`${app.url}/api/classes`);
