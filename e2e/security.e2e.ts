@@ -1,10 +1,16 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startApp, type RunningApp } from "./support/app";
 import { launchBrowser } from "./support/browser";
 import {
   autoSubmitForm,
+  diskUsedBytes,
+  dockerCli,
   listenerPid,
+  openEventStream,
+  openLabTerminal,
   percentile,
   send,
   sendHugeBody,
@@ -21,6 +27,9 @@ import {
  */
 const MiB = 1024 * 1024;
 const ADMIN = "127.0.0.2";
+/** The apps' disk limit per environment here: the least allowed, so `dd` past it is quick. mail's share: 10/16. */
+const DISK_LIMIT_MB = 256;
+const MAIL_SHARE = (DISK_LIMIT_MB * MiB * 10) / 16;
 let app: RunningApp;
 let pid: number;
 let browser: Browser;
@@ -48,9 +57,32 @@ async function newPage(): Promise<Page> {
   return context.newPage();
 }
 
-async function signInThroughPage(page: Page) {
-  await page.goto(`${app.url}/instructor`);
-  await page.getByTestId("instructor-password").fill(app.password);
+/** A self-paced learner on app `a`: their cookie and environment. */
+async function newLearner(a: RunningApp = app): Promise<{ cookie: string; envId: string }> {
+  const r = await send(a.url, "POST", "/api/session", { json: { name: "Probe" } });
+  expect(r.status, r.text).toBe(201);
+  return { cookie: r.cookie, envId: r.json.id as string };
+}
+
+/** A learner of a new class on app `a` (so the dashboard sees them). */
+async function newClassLearner(a: RunningApp, name: string): Promise<{ cookie: string; envId: string; classId: string }> {
+  const cls = await send(a.url, "POST", "/api/classes", { from: ADMIN, bearer: a.password, json: { title: `Class of ${name}`, labs: ["12-1"] } });
+  expect(cls.status, cls.text).toBe(201);
+  const joined = await send(a.url, "POST", "/api/classes/join", { json: { code: cls.json.joinCode, name } });
+  expect(joined.status, joined.text).toBe(201);
+  return { cookie: joined.cookie, envId: joined.json.id as string, classId: cls.json.id as string };
+}
+
+/** A browser page of app `a` carrying `cookie` (e.g. a learner's). */
+async function pageWithCookie(a: RunningApp, cookie: string): Promise<Page> {
+  const page = await newPage();
+  await page.context().addCookies(cookie.split("; ").map((pair) => ({ name: pair.split("=")[0]!, value: pair.slice(pair.indexOf("=") + 1), url: a.url })));
+  return page;
+}
+
+async function signInThroughPage(page: Page, a: RunningApp = app) {
+  await page.goto(`${a.url}/instructor`);
+  await page.getByTestId("instructor-password").fill(a.password);
   await page.getByTestId("instructor-login").click();
 }
 
@@ -71,7 +103,7 @@ async function pool<T, R>(items: T[], concurrency: number, fn: (item: T, index: 
 
 beforeAll(async () => {
   // No warm pool: its background container starts would blur the memory and latency figures.
-  app = await startApp({ MAILLAB_WARM_POOL: "0" });
+  app = await startApp({ MAILLAB_WARM_POOL: "0", MAILLAB_DISK_LIMIT_MB: String(DISK_LIMIT_MB) });
   pid = listenerPid(app.port);
   browser = await launchBrowser();
 }, 900_000);
@@ -120,6 +152,55 @@ describe("finding 1: request bodies cannot exhaust memory", () => {
     expect(chunked.json.code).toBe("body-too-large");
     expect(chunked.setCookies).toEqual([]);
   });
+});
+
+describe("finding 2: a learner cannot fill the host's disk", () => {
+  it("hard limit (what this engine has): dd in the learner's mail terminal stops at mail's share with 'Disk quota exceeded'; the host's disk stays bounded", async () => {
+    const learner = await newLearner();
+    const health = await call("GET", "/api/health");
+    // MAILLAB_DISK_LIMIT_MODE=auto found the engine's hard limit (btrfs quotas, scripts/ensure-docker.sh).
+    expect(health.json.docker).toMatchObject({ disk: { kind: "hard", limitBytes: DISK_LIMIT_MB * MiB } });
+    const root = dockerCli("info", "-f", "{{.DockerRootDir}}");
+    const mail = await openLabTerminal(app.url, learner.envId, "mail", { cookie: learner.cookie });
+    const before = diskUsedBytes(root);
+    // 1 GiB asked for; the probe wrote 3 GiB in 3.5 s before.
+    const dd = await mail.run("dd if=/dev/zero of=/root/fill bs=1M count=1024 2>&1; sync; stat -c %s /root/fill");
+    const grown = diskUsedBytes(root) - before;
+    console.log(`[security] dd 1 GiB in mail: ${dd.output.replace(/\r?\n/g, " | ")}; Docker's data root +${(grown / MiB).toFixed(0)} MiB`);
+    expect(dd.output).toMatch(/Disk quota exceeded|No space left on device/);
+    const written = Number(dd.output.trim().split(/\r?\n/).at(-1));
+    expect(written).toBeLessThanOrEqual(MAIL_SHARE);
+    expect(written).toBeGreaterThan(MAIL_SHARE / 2);
+    expect(grown).toBeLessThan(512 * MiB); // other work on this engine may write meanwhile
+    // The machine keeps running: the learner deletes the file and goes on.
+    expect((await mail.run("rm /root/fill && echo freed")).output).toContain("freed");
+    expect((await call("GET", `/api/environments/${learner.envId}`, { cookie: learner.cookie })).json.status).toBe("running");
+    mail.close();
+    await admin("DELETE", `/api/environments/${learner.envId}`);
+  }, 180_000);
+
+  it("filling Docker's /etc/hosts (outside every quota) stops the machines within seconds; learner and instructor are told; 'check now' brings them back", async () => {
+    const learner = await newClassLearner(app, "Hosts filler");
+    const stream = openEventStream(app.url, `/api/environments/${learner.envId}/events`, { cookie: learner.cookie });
+    await stream.next((e) => e.event === "environment");
+    const partner = await openLabTerminal(app.url, learner.envId, "partner", { cookie: learner.cookie });
+    const dd = await partner.run("dd if=/dev/zero of=/etc/hosts bs=1M count=64 2>&1 | tail -1");
+    expect(dd.status).toBe(0); // nothing in the machine stops it
+    const stopped = await stream.next((e) => e.data.status === "stopped", { timeoutMs: 20_000 });
+    expect(stopped.data.notice).toMatchObject({ code: "disk-limit" });
+    expect(String((stopped.data.notice as { message: string }).message)).toMatch(/^Ihre Maschinen haben zusammen \d+ MiB auf die Festplatte geschrieben, mehr als die erlaubten 256 MiB, und wurden deshalb angehalten/);
+    const progress = await admin("GET", `/api/classes/${learner.classId}/progress?lang=en`);
+    const row = (progress.json.learners as Array<{ name: string; status: string; notice: { summary: string } | null }>)[0]!;
+    expect(row).toMatchObject({ name: "Hosts filler", status: "stopped" });
+    expect(row.notice?.summary).toMatch(/^over the disk limit \(\d+ of 256 MiB\): stopped$/);
+    // "Jetzt prüfen" starts the machines again; Docker writes its files anew at every start.
+    const from = stream.events.length;
+    expect((await call("POST", `/api/environments/${learner.envId}/check`, { cookie: learner.cookie })).status).toBe(200);
+    await stream.next((e) => e.data.status === "running" && e.data.notice === null, { from, timeoutMs: 30_000 });
+    stream.close();
+    partner.close();
+    await admin("DELETE", `/api/classes/${learner.classId}`);
+  }, 180_000);
 });
 
 describe("finding 3: other origins cannot act with a user's cookies", () => {
@@ -413,4 +494,183 @@ describe("walkthrough: API errors in the caller's language", () => {
       expect(invalid.json.error).toMatch(c.lang === "de" ? /code: Ungültige Eingabe/ : /code: Invalid input/);
     }
   });
+});
+
+describe("an app on an engine without hard disk limits (watchdog forced), with a small recording cap", () => {
+  let small: RunningApp;
+  const RECORDING_CAP = 256 * 1024;
+  beforeAll(async () => {
+    small = await startApp({
+      MAILLAB_WARM_POOL: "0",
+      MAILLAB_DISK_LIMIT_MB: String(DISK_LIMIT_MB),
+      MAILLAB_DISK_LIMIT_MODE: "watchdog",
+      MAILLAB_RECORDING_MAX_MB: String(RECORDING_CAP / MiB),
+    });
+  }, 900_000);
+  afterAll(async () => {
+    await small?.dispose();
+  }, 120_000);
+
+  it("finding 2: writing past the limit stops the machines; the learner's page and the instructor's dashboard say why, in German", async () => {
+    const learner = await newClassLearner(small, "Disk filler");
+    expect((await send(small.url, "GET", "/api/health")).json.docker).toMatchObject({ disk: { kind: "watchdog", limitBytes: DISK_LIMIT_MB * MiB } });
+    const lab = await pageWithCookie(small, learner.cookie);
+    await lab.goto(`${small.url}/lab/${learner.envId}`);
+    await lab.getByTestId("check-now").waitFor();
+    const mail = await openLabTerminal(small.url, learner.envId, "mail", { cookie: learner.cookie });
+    // Two files of 150 MiB: each under the largest file allowed (the limit), together over the limit.
+    const dd = await mail.run("for f in a b; do dd if=/dev/zero of=/root/$f bs=1M count=150 2>/dev/null; done; du -sm /root", 120_000);
+    expect(dd.output).toMatch(/^30\d\s+\/root/m); // nothing in the machine stopped the writes
+
+    const notice = lab.getByTestId("machine-notice");
+    await notice.waitFor({ timeout: 90_000 });
+    expect(await notice.getAttribute("data-notice")).toBe("disk-limit");
+    expect(await notice.innerText()).toMatch(/^Ihre Maschinen haben zusammen \d+ MiB auf die Festplatte geschrieben, mehr als die erlaubten 256 MiB, und wurden deshalb angehalten\./);
+    expect(dockerCli("inspect", "-f", "{{.State.Running}}", `maillab-${learner.envId}-mail`)).toBe("false");
+
+    const dashboard = await newPage();
+    await signInThroughPage(dashboard, small);
+    await dashboard.getByTestId("class-title").waitFor();
+    await dashboard.goto(`${small.url}/instructor/classes/${learner.classId}`);
+    await expect.poll(() => dashboard.getByTestId("notice-Disk filler").innerText().catch(() => ""), { timeout: 15_000 }).toMatch(/^Speicherlimit überschritten \(\d+ von 256 MiB\): angehalten$/);
+    mail.close();
+    await send(small.url, "DELETE", `/api/classes/${learner.classId}`, { from: ADMIN, bearer: small.password });
+  }, 300_000);
+
+  it("finding 8: recordings stop at the environment's cap, keep what was typed, are for the instructor only, and go with the environment", async () => {
+    const learner = await newLearner(small);
+    const mail = await openLabTerminal(small.url, learner.envId, "mail", { cookie: learner.cookie });
+    for (let i = 0; i < 3; i++) await mail.run("seq 1 30000"); // ~170 KiB of output each
+    mail.close();
+    await mail.closed;
+    const list = async () => send(small.url, "GET", `/api/environments/${learner.envId}/recordings`, { from: ADMIN, bearer: small.password });
+    const recordings = (await list()).json.recordings as Array<{ name: string; bytes: number }>;
+    expect(recordings.length).toBeGreaterThanOrEqual(1);
+    const total = recordings.reduce((n, r) => n + r.bytes, 0);
+    expect(total).toBeLessThanOrEqual(RECORDING_CAP + 256); // ~510 KiB of output
+    const casts = await Promise.all(recordings.map(async (r) => (await send(small.url, "GET", `/api/environments/${learner.envId}/recordings/${r.name}`, { from: ADMIN, bearer: small.password })).text));
+    expect(casts.join("")).toContain('"i","seq 1 30000'); // typed input is recorded (passwords typed in a shell too)
+    expect(casts.join("")).toContain("recording truncated");
+    // The learner cannot read their own recordings (nor anyone else's).
+    expect((await send(small.url, "GET", `/api/environments/${learner.envId}/recordings`, { cookie: learner.cookie })).status).toBe(403);
+
+    expect((await send(small.url, "DELETE", `/api/environments/${learner.envId}`, { from: ADMIN, bearer: small.password })).status).toBe(200);
+    expect(existsSync(path.join(small.dataDir, "recordings", learner.envId))).toBe(false);
+    expect((await list()).status).toBe(404);
+  }, 180_000);
+});
+
+describe("finding 8: a client that acks output it never reads", () => {
+  it("cannot make the server queue output for it: the app's memory stays flat while `yes` runs", async () => {
+    const learner = await newLearner();
+    const mail = await openLabTerminal(app.url, learner.envId, "mail", { cookie: learner.cookie, ack: false });
+    await mail.ready;
+    mail.pauseReading();
+    mail.type("yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\r");
+    const liar = setInterval(() => mail.ws.send(JSON.stringify({ type: "ack", seq: Number.MAX_SAFE_INTEGER })), 5);
+    const rss = watchRss(pid);
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    clearInterval(liar);
+    const mem = rss.stop();
+    const health = await call("GET", "/api/health");
+    console.log(`[security] false acks for 8 s: RSS ${(mem.before / MiB).toFixed(0)} → peak ${(mem.max / MiB).toFixed(0)} MiB, health ${health.ms.toFixed(0)} ms`);
+    expect(mem.max - mem.before).toBeLessThan(64 * MiB);
+    expect(health.status).toBe(200);
+    mail.ws.terminate();
+    await admin("DELETE", `/api/environments/${learner.envId}`);
+  }, 120_000);
+});
+
+describe("finding 9: two apps on one engine", () => {
+  let other: RunningApp;
+  beforeAll(async () => {
+    other = await startApp({ MAILLAB_WARM_POOL: "0", MAILLAB_DISK_LIMIT_MB: String(DISK_LIMIT_MB) });
+  }, 900_000);
+  afterAll(async () => {
+    await other?.dispose();
+  }, 120_000);
+
+  it("an app starting beside another adopts its own environments and removes none of the other's", async () => {
+    const mine = await newLearner(app);
+    const theirs = await newLearner(other);
+    const containers = () => dockerCli("ps", "-a", "--filter", "label=maillab.environment", "--format", "{{.Names}}").split("\n");
+    expect(containers()).toEqual(expect.arrayContaining([`maillab-${mine.envId}-mail`, `maillab-${theirs.envId}-mail`]));
+    // The other app restarts: its start-up adopts and cleans up, but only objects with its instance id.
+    await other.restart();
+    expect(other.output()).toMatch(/adopted 1, removed 0 orphan/);
+    expect(containers()).toEqual(expect.arrayContaining([`maillab-${mine.envId}-mail`, `maillab-${mine.envId}-partner`, `maillab-${mine.envId}-probe`]));
+    expect((await call("GET", `/api/environments/${mine.envId}`, { cookie: mine.cookie })).json).toMatchObject({ status: "running", notice: null });
+    expect((await send(other.url, "GET", `/api/environments/${theirs.envId}`, { cookie: theirs.cookie })).json).toMatchObject({ status: "running" });
+    await admin("DELETE", `/api/environments/${mine.envId}`);
+    await send(other.url, "DELETE", `/api/environments/${theirs.envId}`, { from: ADMIN, bearer: other.password });
+  }, 300_000);
+
+  it("machines that vanish behind the app's back: the event stream says so at once, with what to do; a reset brings new ones", async () => {
+    const learner = await newLearner();
+    const stream = openEventStream(app.url, `/api/environments/${learner.envId}/events?lang=en`, { cookie: learner.cookie });
+    await stream.next((e) => e.event === "environment");
+    dockerCli("rm", "-f", `maillab-${learner.envId}-partner`);
+    const gone = await stream.next((e) => e.data.status === "error", { timeoutMs: 10_000 });
+    expect(gone.data.notice).toMatchObject({ code: "machine-removed", summary: "partner removed: reset" });
+    expect(String((gone.data.notice as { message: string }).message)).toMatch(/^The machine “partner” was removed outside maillab .* Click “Reset machines” to get fresh ones\.$/);
+    expect((await call("GET", `/api/environments/${learner.envId}`, { cookie: learner.cookie })).json.status).toBe("error");
+    const from = stream.events.length;
+    expect((await call("POST", `/api/environments/${learner.envId}/reset`, { cookie: learner.cookie })).status).toBe(200);
+    await stream.next((e) => e.data.status === "running" && e.data.notice === null, { from, timeoutMs: 60_000 });
+    stream.close();
+    await admin("DELETE", `/api/environments/${learner.envId}`);
+  }, 180_000);
+});
+
+describe("finding 10: keystrokes sent right after hello", () => {
+  it("reach the shell once it is attached; a flood before ready is refused visibly (1008)", async () => {
+    const learner = await newLearner();
+    // A fresh environment's shells are started before anyone connects, so `ready` follows `hello` at
+    // once. Keys sent before it matter on a reconnect to sleeping machines (idle stop): the shell
+    // starts only after they are woken (1–3 s). Here they are stopped behind the app's back.
+    const sleepMachines = async () => {
+      dockerCli("stop", "-t", "1", ...(["mail", "partner", "probe"] as const).map((m) => `maillab-${learner.envId}-${m}`));
+      await expect.poll(async () => (await call("GET", `/api/environments/${learner.envId}`, { cookie: learner.cookie })).json.status, { timeout: 20_000 }).toBe("stopped");
+    };
+    await sleepMachines();
+    const early = await openLabTerminal(app.url, learner.envId, "partner", { cookie: learner.cookie, early: "echo early-$((6*7))\r" });
+    await expect.poll(() => early.text(), { timeout: 60_000 }).toContain("early-42");
+    expect(early.messages[0]).toMatchObject({ type: "ready" });
+    early.close();
+    // More than the server keeps before ready (64 KiB), in two frames under the frame limit.
+    await sleepMachines();
+    const flood = await openLabTerminal(app.url, learner.envId, "mail", { cookie: learner.cookie, early: [Buffer.alloc(32 * 1024 + 1, 0x61), Buffer.alloc(32 * 1024, 0x61)] });
+    const closed = await flood.closed;
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toMatch(/input before ready/);
+    await admin("DELETE", `/api/environments/${learner.envId}`);
+  }, 120_000);
+});
+
+describe("finding 11: a killed machine", () => {
+  it("the event stream sends 'stopped' at once and the lab page says what happened; 'check now' brings it back", async () => {
+    const learner = await newLearner();
+    const lab = await pageWithCookie(app, learner.cookie);
+    await lab.goto(`${app.url}/lab/${learner.envId}`);
+    await lab.getByTestId("check-now").waitFor();
+    const stream = openEventStream(app.url, `/api/environments/${learner.envId}/events`, { cookie: learner.cookie });
+    await stream.next((e) => e.event === "environment");
+    const mail = await openLabTerminal(app.url, learner.envId, "mail", { cookie: learner.cookie });
+    await mail.ready;
+    dockerCli("kill", `maillab-${learner.envId}-mail`);
+    const stopped = await stream.next((e) => e.data.status === "stopped", { timeoutMs: 10_000 });
+    expect(stopped.data.notice).toMatchObject({ code: "machine-exited", summary: "mail beendet (Exit 137)" });
+    // The terminal saw its shell end (137), and the page says why.
+    expect(await mail.closed).toMatchObject({ code: 1000 });
+    expect(mail.messages).toContainEqual(expect.objectContaining({ type: "exit", code: 137 }));
+    const notice = lab.getByTestId("machine-notice");
+    await notice.waitFor({ timeout: 10_000 });
+    expect(await notice.innerText()).toMatch(/^Die Maschine „mail“ wurde außerhalb von maillab beendet \(Exit-Code 137 = Signal KILL, z\. B\. durch `docker kill`\)\. Sie startet wieder, sobald Sie „Neue Shell starten“ oder „Jetzt prüfen“ klicken\.$/);
+
+    await lab.getByTestId("check-now").click();
+    await notice.waitFor({ state: "detached", timeout: 30_000 });
+    expect((await call("GET", `/api/environments/${learner.envId}`, { cookie: learner.cookie })).json).toMatchObject({ status: "running", notice: null });
+    stream.close();
+    await admin("DELETE", `/api/environments/${learner.envId}`);
+  }, 180_000);
 });

@@ -51,6 +51,8 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
     labels: { [INSTANCE_LABEL]: instanceId },
     disk: config.disk,
     log: (line) => log(`[environments] ${line}`),
+    // Past MAILLAB_TTL_MINUTES the reaper destroys an environment by itself: its terminals and recordings go too.
+    onReaped: (id) => void terminals.removeEnvironment(id, "removed").then(() => terminals.deleteRecordings(id)).catch(() => undefined),
     // Class environments live as long as their class; the reaper only stops them when idle.
     mayReap: (id, action) => action === "stop" || !store.getEnvironment(id)?.classId || Boolean(store.getClass(store.getEnvironment(id)!.classId!)?.endedAt),
   });

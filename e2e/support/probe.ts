@@ -1,10 +1,13 @@
 // Tools of the security tests (e2e/security.e2e.ts): raw HTTP from chosen loopback addresses
 // (the whole 127/8 reaches the app, so one test can be "a classroom behind one NAT" and another
-// "a guesser elsewhere"), the server's memory, and a hostile page on another origin.
+// "a guesser elsewhere"), the server's memory, a hostile page on another origin, event streams, and
+// terminals spoken by hand (a learner typing, or a client that misbehaves).
 import http from "node:http";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, statfsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { WebSocket } from "ws";
+import { encodeMessage, terminalPath } from "@/lib/terminal-wire";
 
 export interface Answer {
   status: number;
@@ -214,4 +217,186 @@ export function autoSubmitForm(action: string, fieldName: string, fieldValue: st
   return `<!doctype html><form id="f" method="POST" action='${attr(action)}' enctype="text/plain">
 <input type="hidden" name='${attr(fieldName)}' value='${attr(fieldValue)}'></form>
 <script>document.getElementById("f").submit()</script>`;
+}
+
+/** One server-sent event. */
+export interface StreamEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** Reads an event stream (GET /api/…/events) as a browser would, with the given cookie. */
+export function openEventStream(baseUrl: string, path: string, opts: { cookie?: string; bearer?: string } = {}) {
+  const events: StreamEvent[] = [];
+  const waiters = new Set<() => void>();
+  const url = new URL(path, baseUrl);
+  const headers: Record<string, string> = { accept: "text/event-stream", ...(opts.cookie ? { cookie: opts.cookie } : {}) };
+  if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
+  const req = http.get({ host: url.hostname, port: url.port, path: url.pathname + url.search, headers, agent: false }, (res) => {
+    let buffered = "";
+    res.setEncoding("utf8");
+    res.on("data", (chunk: string) => {
+      buffered += chunk;
+      let end: number;
+      while ((end = buffered.indexOf("\n\n")) >= 0) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event && data && event !== "ping") events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
+      }
+      for (const wake of waiters) wake();
+    });
+  });
+  req.on("error", () => undefined); // closed by the test
+  return {
+    events,
+    /** The first event from index `from` on that `match` accepts. */
+    next(match: (e: StreamEvent) => boolean, { from = 0, timeoutMs = 30_000 }: { from?: number; timeoutMs?: number } = {}): Promise<StreamEvent> {
+      return new Promise((resolve, reject) => {
+        const look = () => {
+          const found = events.slice(from).find(match);
+          if (!found) return false;
+          waiters.delete(look);
+          clearTimeout(timer);
+          resolve(found);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(look);
+          reject(new Error(`no matching event on ${path} within ${timeoutMs} ms; got ${events.map((e) => `${e.event}:${String(e.data.status ?? "")}`).join(", ")}`));
+        }, timeoutMs);
+        if (!look()) waiters.add(look);
+      });
+    },
+    close: () => req.destroy(),
+  };
+}
+
+export interface LabTerminal {
+  ws: WebSocket;
+  /** Control messages from the server, in order (ready, exit, …). */
+  messages: Array<Record<string, unknown>>;
+  /** Everything the shell printed so far. */
+  text(): string;
+  /** Resolves with the close code and reason. */
+  closed: Promise<{ code: number; reason: string }>;
+  /** Resolves once the server said `ready` (the shell is attached). */
+  ready: Promise<void>;
+  type(keys: string): void;
+  /** Runs a command in the shell and waits for it: its output (after the typed line) and exit status. */
+  run(command: string, timeoutMs?: number): Promise<{ output: string; status: number }>;
+  /** Stops reading the socket (the kernel's buffers fill) while `acks` may go on claiming to have read. */
+  pauseReading(): void;
+  close(): void;
+}
+
+let commandCounter = 0;
+
+/**
+ * A learner's (or instructor's) terminal on the real app: the browser client's protocol (hello,
+ * binary input, acks), spoken by hand so a test can also misbehave (type before `ready`, ack what
+ * it never read). `early` is sent in the same tick as `hello`, before the server could answer.
+ */
+export async function openLabTerminal(
+  baseUrl: string,
+  envId: string,
+  machine: "mail" | "partner",
+  opts: { cookie?: string; early?: string | Buffer[]; ack?: boolean } = {},
+): Promise<LabTerminal> {
+  const url = baseUrl.replace(/^http/, "ws") + terminalPath(envId, machine);
+  const ws = new WebSocket(url, { headers: { origin: baseUrl, ...(opts.cookie ? { cookie: opts.cookie } : {}) } });
+  const messages: Array<Record<string, unknown>> = [];
+  const decoder = new TextDecoder();
+  let text = "";
+  let seq = 0;
+  let acked = 0;
+  const waiters = new Set<() => void>();
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+  ws.on("message", (data: Buffer, isBinary: boolean) => {
+    if (isBinary) {
+      text += decoder.decode(data, { stream: true });
+      seq += data.length;
+      // The browser acks every 32 KiB it has written into the terminal (lib/terminal-wire.ts TERMINAL_FLOW).
+      if (opts.ack !== false && seq - acked >= 32 * 1024) {
+        acked = seq;
+        ws.send(encodeMessage({ type: "ack", seq }));
+      }
+    } else {
+      const message = JSON.parse(data.toString()) as Record<string, unknown>;
+      messages.push(message);
+      if (message.type === "ready") {
+        seq = acked = Number(message.seq);
+        markReady();
+      }
+    }
+    for (const wake of waiters) wake();
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+    ws.once("unexpected-response", (_req, res) => reject(new Error(`terminal upgrade refused: HTTP ${res.statusCode}`)));
+  });
+  ws.send(encodeMessage({ type: "hello", lastSeq: 0, cols: 120, rows: 40 }));
+  for (const chunk of typeof opts.early === "string" ? [Buffer.from(opts.early)] : (opts.early ?? [])) ws.send(chunk);
+
+  const waitFor = <T>(find: () => T | undefined, what: string, timeoutMs: number) =>
+    new Promise<T>((resolve, reject) => {
+      const look = () => {
+        const found = find();
+        if (found === undefined) return;
+        waiters.delete(look);
+        clearTimeout(timer);
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(look);
+        reject(new Error(`terminal: no ${what} within ${timeoutMs} ms; last output: ${JSON.stringify(text.slice(-600))}`));
+      }, timeoutMs);
+      waiters.add(look);
+      look();
+    });
+
+  return {
+    ws,
+    messages,
+    text: () => text,
+    closed,
+    ready,
+    type: (keys) => ws.send(Buffer.from(keys)),
+    async run(command, timeoutMs = 60_000) {
+      await ready;
+      const n = ++commandCounter;
+      const from = text.length;
+      // The typed line shows `__DO''NE_…$?`; only the shell's output reads `__DONE_<n>_<status>`.
+      ws.send(Buffer.from(`${command}; echo __DO''NE_${n}_$?\r`));
+      const pattern = new RegExp(`__DONE_${n}_(\\d+)`);
+      return waitFor(
+        () => {
+          const after = text.slice(from);
+          const m = pattern.exec(after);
+          if (!m) return undefined;
+          const output = after.slice(after.indexOf("\n") + 1, m.index);
+          return { output, status: Number(m[1]) };
+        },
+        `end of \`${command}\``,
+        timeoutMs,
+      );
+    },
+    pauseReading: () => (ws as unknown as { _socket: { pause(): void } })._socket.pause(),
+    close: () => ws.close(),
+  };
+}
+
+/** Bytes in use on the filesystem that holds `path` (e.g. Docker's data root on this host). */
+export function diskUsedBytes(path: string): number {
+  const s = statfsSync(path);
+  return (s.blocks - s.bfree) * s.bsize;
+}
+
+/** The docker CLI, for what an operator (or another program on the host) does behind the app's back. */
+export function dockerCli(...args: string[]): string {
+  return execFileSync("docker", args, { encoding: "utf8" }).trim();
 }

@@ -303,6 +303,17 @@ describe("environments (real Docker engine)", () => {
     reaping.dispose();
   });
 
+  it("the reaper destroys environments past their TTL and says so (the app then deletes their recordings)", async () => {
+    const reaped: string[] = [];
+    const expiring = newManager({ labels: { ...LABELS, "maillab.case": "ttl" }, ttlMs: 1_000, onReaped: (id) => reaped.push(id) });
+    await expiring.init();
+    const env = await expiring.create();
+    await until("destroyed by the reaper", async () => reaped.includes(env.id), 20_000); // it looks every 5 s
+    expect(expiring.status(env.id)).toBe("missing");
+    expect(await docker.listContainers({ all: true, filters: { label: [`maillab.environment=${env.id}`] } })).toEqual([]);
+    expiring.dispose();
+  });
+
   it("a warm pool member is claimed fast and keeps working", async () => {
     manager.fillPool(1);
     await manager.poolSettled();

@@ -101,6 +101,9 @@ export interface EnvironmentManagerOptions {
   hostFirewall?: boolean;
   /** Asked before the reaper stops or destroys an environment: return false to keep it (e.g. a class still running). */
   mayReap?: (id: string, action: "stop" | "destroy") => boolean;
+  /** Told after the reaper destroyed an environment (past its TTL), so what the app keeps of it (terminal
+   * recordings) goes too, as with a destroy the app asked for. */
+  onReaped?: (id: string) => void;
   /** Labels put on everything this manager creates, pool members included. They also set the manager's
    * scope (maillab.scope): it adopts and cleans up only objects of its own scope, so tests and benchmarks
    * can run beside a live app on the same engine. */
@@ -299,11 +302,9 @@ export class EnvironmentManager {
     });
     await this.events.ready;
     const [networks, containers] = await Promise.all([
-      this.docker.listNetworks(),
+      this.markEngineSubnetsUsed(),
       this.docker.listContainers({ all: true, filters: { label: this.ownLabelFilter() } }),
     ]);
-    // Every subnet Docker uses, ours or not, is off limits.
-    for (const network of networks) for (const config of network.IPAM?.Config ?? []) if (config.Subnet) this.subnets.markUsed(config.Subnet);
 
     const { adopt, remove } = classifyListing(networks, containers, { scope: this.scope, isKnown });
     const removals = remove.map((leftover) => {
@@ -334,6 +335,13 @@ export class EnvironmentManager {
     this.pool.setTarget(this.options.poolSize ?? 0, { trim: false });
     if (adopted.length || removed.length) this.log(`adopted ${adopted.length}, removed ${removed.length}, pool ${this.pool.status().ready}`);
     return { adopted, removed, pool: this.pool.status().ready, firewall: await firewall };
+  }
+
+  /** Every subnet Docker uses, ours or not, is off limits. Returns the listing. */
+  private async markEngineSubnetsUsed(): Promise<Dockerode.NetworkInspectInfo[]> {
+    const networks = await this.docker.listNetworks();
+    for (const network of networks) for (const config of network.IPAM?.Config ?? []) if (config.Subnet) this.subnets.markUsed(config.Subnet);
+    return networks;
   }
 
   /** Docker filter for this manager's containers (see LABEL_SCOPE). */
@@ -739,7 +747,10 @@ export class EnvironmentManager {
         return { moved: attempt > 1 };
       } catch (error) {
         if (!mayMoveSubnet || !/overlap/i.test(message(error)) || attempt >= SUBNET_ATTEMPTS) throw error;
-        // Keep the clashing subnet marked as used; the new one replaces it in the params.
+        // Another app or test run on this engine took subnets since we last looked (two apps with the
+        // same MAILLAB_SUBNET_POOL take them in the same order): learn them all, then move. The clashing
+        // subnet stays marked as used; the new one replaces it in the params.
+        await this.markEngineSubnetsUsed().catch(() => undefined);
         const subnet = this.subnets.allocate();
         record.params = { ...record.params, subnet, mailIp: hostAddress(subnet, 2), partnerIp: hostAddress(subnet, 3) };
       }
@@ -1027,7 +1038,7 @@ export class EnvironmentManager {
     const jobs = [
       ...plan.destroy.filter((id) => mayReap(id, "destroy")).map((id) => () => {
         this.log(`destroying ${id}: no activity for ${Math.round(this.ttlMs / 60_000)} min`);
-        return this.destroy(id);
+        return this.destroy(id).then(() => this.options.onReaped?.(id));
       }),
       ...plan.stop.filter((id) => mayReap(id, "stop")).map((id) => () => {
         this.log(`stopping idle ${id}`);
