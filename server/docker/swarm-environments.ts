@@ -799,8 +799,22 @@ export class SwarmEnvironmentManager implements EnvironmentRuntime {
     record.lock = new Promise((resolve) => (unlock = resolve));
     record.busy++;
     try {
-      await this.createNetwork(record, { mayMoveSubnet: true });
-      await this.createMachines(record, Date.now() + (this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS));
+      const deadline = Date.now() + (this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+      for (let attempt = 1; ; attempt++) {
+        await this.createNetwork(record, { mayMoveSubnet: true });
+        try {
+          await this.createMachines(record, deadline);
+          break;
+        } catch (error) {
+          // A node still holds a network with this subnet (one just removed: its tasks are still being
+          // cleaned up there, or the node was down meanwhile) and rejects the task. Move, as for a clash
+          // at the manager; the subnet stays marked used here.
+          if (!/overlap/i.test(message(error)) || attempt >= SUBNET_ATTEMPTS) throw error;
+          this.log(`${id}: a node still uses ${record.params.subnet} (${message(error)}): moving to another subnet`);
+          await this.removeObjects(ENVIRONMENT_MACHINES.map((m) => containerName(id, m)), [record.networkId ?? networkName(id)]);
+          record.params = { ...record.params, subnet: this.subnets.allocate() };
+        }
+      }
       record.timings.attachableAt = now();
       record.timings.createMs = record.timings.attachableAt - requestedAt;
       this.setStatus(record, "running");
