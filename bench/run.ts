@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the figures of docs/design.md §7 on this machine, as a table and as JSON in
  * bench/results/latest.json. Not a test: it never fails on a slow machine.
- * Select parts with `npm run bench -- environments terminals checks loop page`.
+ * Select parts with `npm run bench -- environments terminals checks loop disk page`.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -34,6 +34,11 @@ const parts: Part[] = [
     name: "loop",
     run: async () => (await import("./loop")).benchLoop(),
     targets: { "quiet.p95": "≤ 1000", "busy.p95": "≤ 2000", "busy.execsPerCommand": "≈ 0" },
+  },
+  {
+    name: "disk",
+    run: async () => (await import("./disk")).benchDisk(),
+    targets: { intervalAt100EnvironmentsS: "≤ 30 (overlay2)" },
   },
   {
     name: "page",
