@@ -96,6 +96,8 @@ async function probe(docker: Dockerode, image: string, sizeBytes: number, labels
       HostConfig: { StorageOpt: { size: String(sizeBytes) }, NetworkMode: "none", Memory: 64 * MiB, LogConfig: { Type: "none", Config: {} } },
     });
   } catch (error) {
+    // No such image: not the engine's answer about limits; the caller tries again later.
+    if ((error as { statusCode?: number }).statusCode === 404) throw error;
     // overlay2 on ext4: "--storage-opt is supported only for overlay over xfs with 'pquota' mount option"
     return { kind: "refused", message: message(error) };
   }
