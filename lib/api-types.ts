@@ -67,10 +67,12 @@ export interface LabProgressView {
 /**
  * Something that happened to the machines that nobody on the page did, worded for the viewer:
  * `disk-limit` (stopped for writing more than the environment's disk limit), `machine-exited` (a
- * machine was killed or ran out of memory), `machine-removed` (its container was removed outside maillab).
+ * machine was killed or ran out of memory), `machine-removed` (its container was removed outside maillab),
+ * `node-drained` / `node-lost` (Swarm mode: the server a machine ran on was taken out of service or is
+ * unreachable; a reset brings the machines back on another).
  */
 export interface NoticeView {
-  code: "disk-limit" | "machine-exited" | "machine-removed";
+  code: "disk-limit" | "machine-exited" | "machine-removed" | "node-drained" | "node-lost";
   /** When it happened (ms since the epoch). */
   at: number;
   /** For the learner: what happened and what to do. */

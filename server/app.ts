@@ -11,8 +11,10 @@ import type { Machines } from "./maillab/ports";
 import type { AppContext, HealthReport } from "./context";
 import { EnvironmentManager } from "./docker/environments";
 import { isLabAddress, setLabAddressPool } from "./docker/host-firewall";
-import { dockerHealth } from "./docker/health";
-import { ensureImages, imagesStatus } from "./docker/images";
+import { ensureImages, ensureToolsImage, imageTags, imagesStatus } from "./docker/images";
+import { pushImages } from "./docker/registry";
+import { engineRuntime, type EnvironmentRuntime } from "./docker/runtime";
+import { SwarmEnvironmentManager } from "./docker/swarm-environments";
 import { createLabs, loadCourse } from "./labs";
 import { createTerminalUpgradeHandler, dockerExecSpawnSpec, listRecordings } from "./terminals";
 
@@ -43,19 +45,24 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
   }
 
   const images = { ready: false, building: false, progress: [] as string[], error: undefined as string | undefined, missing: [] as string[] };
-  const manager = new EnvironmentManager({
+  const runtimeOptions = {
     subnetPool: config.subnetPool,
     idleStopMs: config.idleStopMs,
     ttlMs: config.ttlMs,
     poolSize: 0,
     labels: { [INSTANCE_LABEL]: instanceId },
     disk: config.disk,
-    log: (line) => log(`[environments] ${line}`),
+    log: (line: string) => log(`[environments] ${line}`),
     // Past MAILLAB_TTL_MINUTES the reaper destroys an environment by itself: its terminals and recordings go too.
-    onReaped: (id) => void terminals.removeEnvironment(id, "removed").then(() => terminals.deleteRecordings(id)).catch(() => undefined),
+    onReaped: (id: string) => void terminals.removeEnvironment(id, "removed").then(() => terminals.deleteRecordings(id)).catch(() => undefined),
     // Class environments live as long as their class; the reaper only stops them when idle.
-    mayReap: (id, action) => action === "stop" || !store.getEnvironment(id)?.classId || Boolean(store.getClass(store.getEnvironment(id)!.classId!)?.endedAt),
-  });
+    mayReap: (id: string, action: "stop" | "destroy") =>
+      action === "stop" || !store.getEnvironment(id)?.classId || Boolean(store.getClass(store.getEnvironment(id)!.classId!)?.endedAt),
+  };
+  // MAILLAB_RUNTIME: one Docker engine (default), or a Docker Swarm (server/docker/runtime.ts, docs/operations.md).
+  const manager: EnvironmentRuntime = config.swarm
+    ? new SwarmEnvironmentManager({ ...runtimeOptions, swarm: config.swarm })
+    : engineRuntime(new EnvironmentManager(runtimeOptions));
 
   // Check scripts go over one long-lived channel per machine (server/docker/check-channel.ts).
   const labs = createLabs({ run: (envId, machine, job) => manager.runScript(envId, machine, job), course });
@@ -78,7 +85,8 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
     stop: (id) => manager.stop(id),
     // Terminals close (4100) before the machines go and come back on the new ones by themselves.
     reset: async (id, params) => {
-      await terminals.resetEnvironment(id, () => manager.reset(id, { params }));
+      const info = await terminals.resetEnvironment(id, () => manager.reset(id, { params }));
+      return info.params;
     },
     destroy: async (id) => {
       const row = store.getEnvironment(id);
@@ -111,7 +119,9 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
       // A terminal opened on sleeping machines wakes them first.
       if (manager.status(envId) === "stopped") await manager.resume(envId);
       // Tagged shells: ending the session hangs up the shell inside the container too (docker exec would orphan it).
-      return dockerExecSpawnSpec(manager.containerName(envId, machine), { env: { LANG: "C.UTF-8" } });
+      // In Swarm mode the docker CLI talks to the node that runs the machine (its TLS API).
+      const target = await manager.terminalTarget(envId, machine);
+      return dockerExecSpawnSpec(target.container, { env: { LANG: "C.UTF-8" }, cliEnv: target.cliEnv });
     },
     onPrompt: (envId) => maillab.onPrompt(envId),
     onEnter: (envId) => maillab.onEnter(envId),
@@ -121,27 +131,44 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
     log: (line, err) => log(`[terminals] ${line}${err ? ` ${err instanceof Error ? err.message : String(err)}` : ""}`),
   });
 
+  const imageProgress = (line: string) => {
+    log(`[images] ${line}`);
+    images.progress.push(line);
+    if (images.progress.length > 50) images.progress.shift();
+  };
+
+  /** Swarm mode: the nodes pull the images from the Swarm's registry, so they are pushed there (docs/operations.md "Registry"). */
+  async function publishImages(): Promise<boolean> {
+    if (!config.swarm) return true;
+    images.building = true;
+    try {
+      const tools = await ensureToolsImage({ onProgress: imageProgress });
+      await pushImages(config.swarm.registry, [...Object.values(imageTags()), tools], { onProgress: imageProgress });
+      return true;
+    } catch (error) {
+      images.error = `pushing the images to the registry ${config.swarm.registry} failed: ${error instanceof Error ? error.message : String(error)}`;
+      log(`[images] ${images.error}`);
+      return false;
+    } finally {
+      images.building = false;
+    }
+  }
+
   // Images: build what is missing in the background; the app answers meanwhile (health shows progress).
   async function prepareImages() {
     const status = await imagesStatus();
     images.missing = status.missing;
     if (status.missing.length === 0) {
-      images.ready = true;
+      images.ready = await publishImages();
       return;
     }
     if (!config.buildImages) return;
     images.building = true;
     log(`[images] building ${status.missing.join(", ")} (first start only; a few minutes) ...`);
     try {
-      await ensureImages({
-        onProgress: (line: string) => {
-          log(`[images] ${line}`);
-          images.progress.push(line);
-          if (images.progress.length > 50) images.progress.shift();
-        },
-      });
-      images.ready = true;
+      await ensureImages({ onProgress: imageProgress });
       images.missing = [];
+      if (!(await publishImages())) return;
       log("[images] ready");
       if (config.warmPool > 0) manager.fillPool(config.warmPool);
     } catch (error) {
@@ -166,7 +193,7 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
   if (config.warmPool > 0) void imagesReady.then(() => images.ready && manager.fillPool(config.warmPool));
 
   const health = async (): Promise<HealthReport> => {
-    const docker = await dockerHealth(manager);
+    const docker = await manager.health();
     return {
       ok: docker.ok && images.ready,
       app: { version: VERSION, uptimeS: Math.round(process.uptime()) },

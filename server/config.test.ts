@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "./config";
 
@@ -37,5 +40,29 @@ describe("config: disk limit", () => {
     expect(() => parseConfig(env({ MAILLAB_DISK_LIMIT_MB: "512.5" }))).toThrow(/MAILLAB_DISK_LIMIT_MB must be a whole number/);
     expect(() => parseConfig(env({ MAILLAB_DISK_LIMIT_MB: "lots" }))).toThrow(/MAILLAB_DISK_LIMIT_MB must be a number/);
     expect(() => parseConfig(env({ MAILLAB_DISK_LIMIT_MODE: "quota" }))).toThrow(/MAILLAB_DISK_LIMIT_MODE must be auto, hard or watchdog/);
+  });
+});
+
+describe("config: runtime", () => {
+  const tls = mkdtempSync(path.join(tmpdir(), "maillab-tls-"));
+  for (const f of ["ca.pem", "cert.pem", "key.pem"]) writeFileSync(path.join(tls, f), "x");
+  const swarm = { MAILLAB_RUNTIME: "swarm", MAILLAB_SWARM_MANAGER: "tcp://10.211.0.2:2376", MAILLAB_SWARM_TLS_DIR: tls, MAILLAB_REGISTRY: "10.211.0.2:5000" };
+
+  it("defaults to the single engine, with no Swarm settings needed", () => {
+    expect(parseConfig(env({}))).toMatchObject({ runtime: "engine", swarm: undefined });
+  });
+
+  it("MAILLAB_RUNTIME=swarm takes the manager, the certificates' folder, the node port and the registry", () => {
+    expect(parseConfig(env(swarm))).toMatchObject({ runtime: "swarm", swarm: { manager: "tcp://10.211.0.2:2376", tlsDir: tls, nodePort: 2376, registry: "10.211.0.2:5000" } });
+    expect(parseConfig(env({ ...swarm, MAILLAB_SWARM_NODE_PORT: "12376" })).swarm?.nodePort).toBe(12376);
+  });
+
+  it("stops the app naming what is missing or wrong", () => {
+    expect(() => parseConfig(env({ MAILLAB_RUNTIME: "kubernetes" }))).toThrow(/MAILLAB_RUNTIME must be engine or swarm/);
+    expect(() => parseConfig(env({ MAILLAB_RUNTIME: "swarm" }))).toThrow(/MAILLAB_SWARM_MANAGER is needed[\s\S]*MAILLAB_SWARM_TLS_DIR is needed[\s\S]*MAILLAB_REGISTRY is needed/);
+    expect(() => parseConfig(env({ ...swarm, MAILLAB_SWARM_MANAGER: "10.211.0.2:2376" }))).toThrow(/MAILLAB_SWARM_MANAGER must be tcp:\/\/host:port/);
+    expect(() => parseConfig(env({ ...swarm, MAILLAB_SWARM_TLS_DIR: path.join(tls, "nope") }))).toThrow(/MAILLAB_SWARM_TLS_DIR has no ca.pem, cert.pem, key.pem/);
+    expect(() => parseConfig(env({ ...swarm, MAILLAB_REGISTRY: "https://reg/" }))).toThrow(/MAILLAB_REGISTRY must be host or host:port/);
+    expect(() => parseConfig(env({ ...swarm, MAILLAB_SWARM_NODE_PORT: "0" }))).toThrow(/MAILLAB_SWARM_NODE_PORT/);
   });
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { existsSync } from "node:fs";
 import path from "node:path";
 
 /**
@@ -57,6 +58,25 @@ const envSchema = z.object({
     .default(1024),
   /** auto: hard limits where the engine has them, else the watchdog; hard: refuse to start machines without; watchdog: always measure. */
   MAILLAB_DISK_LIMIT_MODE: z.enum(["auto", "hard", "watchdog"], { error: "MAILLAB_DISK_LIMIT_MODE must be auto, hard or watchdog" }).default("auto"),
+  /**
+   * Where environments run: `engine` — one Docker engine (the local one, or DOCKER_HOST); `swarm` — a
+   * Docker Swarm, one service per machine placed by Swarm on its nodes (docs/operations.md).
+   */
+  MAILLAB_RUNTIME: z.enum(["engine", "swarm"], { error: "MAILLAB_RUNTIME must be engine or swarm" }).default("engine"),
+  /** Swarm mode: a manager's Docker API with TLS. */
+  MAILLAB_SWARM_MANAGER: z
+    .string()
+    .regex(/^tcp:\/\/(\[[0-9a-fA-F:]+\]|[^/:\s[\]]+):\d{1,5}\/?$/, "MAILLAB_SWARM_MANAGER must be tcp://host:port (a Swarm manager's Docker API with TLS)")
+    .optional(),
+  /** Swarm mode: ca.pem, cert.pem, key.pem (the docker CLI's DOCKER_CERT_PATH layout) for every node's Docker API. */
+  MAILLAB_SWARM_TLS_DIR: z.string().min(1).optional(),
+  /** Swarm mode: the port of every node's Docker API (TLS); node addresses come from the Swarm. */
+  MAILLAB_SWARM_NODE_PORT: z.coerce.number({ error: "MAILLAB_SWARM_NODE_PORT must be a port number" }).int().min(1).max(65535).default(2376),
+  /** Swarm mode: host:port of the registry the lab images are pushed to and the nodes pull from. */
+  MAILLAB_REGISTRY: z
+    .string()
+    .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/, "MAILLAB_REGISTRY must be host or host:port of the Swarm's registry")
+    .optional(),
   /** Build missing lab images at startup (1) or only report them missing (0). */
   MAILLAB_BUILD_IMAGES: z.enum(["0", "1"]).default("1"),
   NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
@@ -65,8 +85,23 @@ const envSchema = z.object({
 
 export type AppConfig = ReturnType<typeof parseConfig>;
 
+/** Swarm mode needs its manager, certificates and registry; a missing one stops the app naming it. */
+const configSchema = envSchema.superRefine((e, ctx) => {
+  if (e.MAILLAB_RUNTIME !== "swarm") return;
+  const need = (name: "MAILLAB_SWARM_MANAGER" | "MAILLAB_SWARM_TLS_DIR" | "MAILLAB_REGISTRY", what: string) => {
+    if (!e[name]) ctx.addIssue({ code: "custom", path: [name], message: `${name} is needed with MAILLAB_RUNTIME=swarm: ${what}` });
+  };
+  need("MAILLAB_SWARM_MANAGER", "tcp://host:port of a manager's Docker API");
+  need("MAILLAB_SWARM_TLS_DIR", "the folder with ca.pem, cert.pem and key.pem");
+  need("MAILLAB_REGISTRY", "host:port of the Swarm's registry");
+  if (e.MAILLAB_SWARM_TLS_DIR) {
+    const missing = ["ca.pem", "cert.pem", "key.pem"].filter((f) => !existsSync(path.join(e.MAILLAB_SWARM_TLS_DIR!, f)));
+    if (missing.length) ctx.addIssue({ code: "custom", path: ["MAILLAB_SWARM_TLS_DIR"], message: `MAILLAB_SWARM_TLS_DIR has no ${missing.join(", ")}` });
+  }
+});
+
 export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
-  const parsed = envSchema.safeParse(env);
+  const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
     throw new Error(`Invalid configuration:\n${lines.join("\n")}`);
@@ -85,6 +120,11 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     warmPool: e.MAILLAB_WARM_POOL,
     recordingMaxBytesPerEnvironment: Math.round(e.MAILLAB_RECORDING_MAX_MB * 1024 * 1024),
     disk: { limitBytes: e.MAILLAB_DISK_LIMIT_MB * 1024 * 1024, mode: e.MAILLAB_DISK_LIMIT_MODE },
+    runtime: e.MAILLAB_RUNTIME,
+    swarm:
+      e.MAILLAB_RUNTIME === "swarm"
+        ? { manager: e.MAILLAB_SWARM_MANAGER!, tlsDir: path.resolve(e.MAILLAB_SWARM_TLS_DIR!), nodePort: e.MAILLAB_SWARM_NODE_PORT, registry: e.MAILLAB_REGISTRY! }
+        : undefined,
     buildImages: e.MAILLAB_BUILD_IMAGES === "1",
     dev: e.MAILLAB_DEV === "1",
   };

@@ -1,5 +1,6 @@
 import type { AppConfig } from "./config";
 import type { DiskStatus } from "./docker/disk-limits";
+import type { NodeHealth } from "./docker/runtime";
 import type { Store } from "./db";
 import type { Auth } from "./auth";
 import type { EventBus } from "./events";
@@ -32,6 +33,10 @@ export interface HealthReport {
     error?: string;
     /** How environments' disks are limited (docs/security.md "Disk"); absent until the images are ready. */
     disk?: DiskStatus;
+    /** MAILLAB_RUNTIME: one engine, or a Swarm (docs/operations.md). */
+    runtime: "engine" | "swarm";
+    /** Swarm mode: every node (ready for environments or not, environments on it, firewall installed). */
+    nodes?: NodeHealth[];
   };
   images: { ready: boolean; building: boolean; missing: string[]; progress: string[]; error?: string };
   environments: { live: number; pool: { ready: number; target: number } };

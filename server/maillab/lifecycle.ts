@@ -178,9 +178,11 @@ export function createLifecycle({ course, store, machines, labs, events, schedul
       if (row.destroyedAt) throw classEnded(row) ? errors.classEnded() : errors.noEnvironment();
       scheduler.forget(row.id);
       evaluator.forget(row.id);
-      await machines.reset(row.id, paramsOf(row));
+      const fresh = await machines.reset(row.id, paramsOf(row));
       store.clearStepResults(row.id);
-      store.updateEnvironment(row.id, { labId: course.labs[0]!.id, lastActiveAt: Date.now() });
+      // The task texts and the checks read the params: keep the addresses the new machines have.
+      const params = fresh && JSON.stringify(fresh) !== row.params ? { params: JSON.stringify(fresh) } : {};
+      store.updateEnvironment(row.id, { labId: course.labs[0]!.id, lastActiveAt: Date.now(), ...params });
       publish(row);
       scheduler.schedule(row.id);
     },

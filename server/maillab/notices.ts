@@ -70,6 +70,24 @@ function worded(notice: MachineNotice): { message: Localized; summary: Localized
         summary: { de: `${notice.machine} entfernt: zurücksetzen`, en: `${notice.machine} removed: reset` },
       };
     }
+    case "node-drained":
+    case "node-lost": {
+      const name = machineName(notice.machine);
+      const what =
+        notice.kind === "node-drained"
+          ? { de: `Der Server „${notice.node}“, auf dem sie lief, wurde außer Betrieb genommen (Wartung).`, en: `The server “${notice.node}” it ran on was taken out of service (maintenance).` }
+          : { de: `Der Server „${notice.node}“, auf dem sie lief, ist nicht mehr erreichbar.`, en: `The server “${notice.node}” it ran on can no longer be reached.` };
+      return {
+        message: {
+          de: `Die ${name.de} ist weg: ${what.de} Klicken Sie auf „Maschinen zurücksetzen“: Sie bekommen neue Maschinen auf einem anderen Server, mit derselben Domain und denselben Passwörtern; Ihre bisherigen Änderungen sind dabei verloren.`,
+          en: `The ${name.en} is gone: ${what.en} Click “Reset machines” to get fresh machines on another server, with the same domain and passwords; your changes so far are lost with it.`,
+        },
+        summary:
+          notice.kind === "node-drained"
+            ? { de: `Server ${notice.node} in Wartung: zurücksetzen`, en: `server ${notice.node} drained: reset` }
+            : { de: `Server ${notice.node} weg: zurücksetzen`, en: `server ${notice.node} lost: reset` },
+      };
+    }
   }
 }
 

@@ -12,7 +12,8 @@ export type MachineStatus = "creating" | "running" | "stopped" | "error" | "miss
 export type MachineNotice =
   | { kind: "disk-limit"; at: number; usedBytes: number; limitBytes: number; resumedAt?: number }
   | { kind: "machine-exited"; at: number; machine: "mail" | "partner" | "probe"; exitCode: number | null; oom: boolean }
-  | { kind: "machine-removed"; at: number; machine: "mail" | "partner" | "probe" };
+  | { kind: "machine-removed"; at: number; machine: "mail" | "partner" | "probe" }
+  | { kind: "node-drained" | "node-lost"; at: number; machine: "mail" | "partner" | "probe"; node: string };
 
 export interface Machines {
   create(): Promise<{ id: string; params: EnvironmentParams }>;
@@ -24,8 +25,12 @@ export interface Machines {
   /** Resolves when every machine finished its start-up (services up, first-start secrets made). */
   waitReady(id: string): Promise<void>;
   stop(id: string): Promise<void>;
-  /** Fresh machines with the same parameters (also rebuilds an environment whose machines are gone). */
-  reset(id: string, params: EnvironmentParams): Promise<void>;
+  /**
+   * Fresh machines with the same parameters (also rebuilds an environment whose machines are gone).
+   * Resolves with the params as they are now where the machines' addresses changed (Swarm mode: Swarm
+   * gives the new machines their addresses), to be kept instead of the old ones.
+   */
+  reset(id: string, params: EnvironmentParams): Promise<EnvironmentParams | void>;
   destroy(id: string): Promise<void>;
   touch(id: string): void;
   fillPool(n: number): void;
