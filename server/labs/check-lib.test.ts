@@ -96,6 +96,68 @@ describe("check-lib evidence helpers", () => {
   });
 });
 
+describe("check-lib: what Postfix complains about", () => {
+  // postconf is Postfix's: the host running the unit tests has none. Stand-ins print what the
+  // machine's would (a warning for a misspelt parameter name; the values the helpers ask for).
+  const fakePostconf = `postconf() { if [ "$1" = -n ]; then echo "postconf: warning: /etc/postfix/main.cf: unused parameter: inet_interface=all" >&2; fi; return 0; }`;
+  const problems = log([
+    "2026-11-27T22:10:00.000001+00:00 mail postfix/smtpd[200]: warning: unknown smtpd restriction: \"reject_unauth_destinaton\"",
+    "2026-11-27T22:10:00.000002+00:00 mail postfix/smtpd[200]: NOQUEUE: reject: RCPT from partner[10.213.0.3]: 451 4.3.5 Server configuration error; from=<a@b> to=<alice@k7qa.example.test> proto=ESMTP helo=<partner>",
+    "2026-11-27T22:10:01.000001+00:00 mail postfix/smtpd[201]: warning: unknown smtpd restriction: \"reject_unauth_destinaton\"",
+    "2026-11-27T22:10:02.000001+00:00 mail postmulti[202]: fatal: parameter inet_interfaces: no local interface found for 10.9.9.9",
+    "2026-11-27T22:10:03.000001+00:00 mail postfix/master[47]: warning: process /usr/lib/postfix/sbin/smtpd pid 203 exit status 1",
+    "2026-11-27T22:10:03.000002+00:00 mail postfix/master[47]: warning: /usr/lib/postfix/sbin/smtpd: bad command startup -- throttling",
+    "2026-11-27T22:10:04.000001+00:00 mail postfix/trivial-rewrite[204]: warning: virtual_alias_domains: hash:/etc/postfix/virtual: table lookup problem",
+  ]);
+
+  it("postfix_log_problems: each complaint once, without pid, the last three, without mere consequences", () => {
+    expect(sh("postfix_log_problems 0", { MAIL_LOG: problems }).trim().split("\n")).toEqual([
+      'postfix/smtpd: warning: unknown smtpd restriction: "reject_unauth_destinaton"',
+      "postmulti: fatal: parameter inet_interfaces: no local interface found for 10.9.9.9",
+      "postfix/trivial-rewrite: warning: virtual_alias_domains: hash:/etc/postfix/virtual: table lookup problem",
+    ]);
+    // Only what is new: the lines since a change (and the few seconds its command ran before).
+    const since = sh("date -u -d 2026-11-27T22:10:06 +%s").trim();
+    expect(sh(`postfix_log_problems ${since}`, { MAIL_LOG: problems }).trim()).toBe(
+      "postfix/trivial-rewrite: warning: virtual_alias_domains: hash:/etc/postfix/virtual: table lookup problem",
+    );
+  });
+
+  it("explain_postfix: Postfix's words quoted, with the lesson's remedy; serious when Postfix cannot serve", () => {
+    const r = run(`${fakePostconf}; explain_postfix 0; echo "serious=$?"`, { MAIL_LOG: problems });
+    expect(r.out).toContain('HINT[en]: postconf warns: "/etc/postfix/main.cf: unused parameter: inet_interface=all" – Postfix has no parameter inet_interface');
+    expect(r.out).toMatch(/HINT\[en\]: mail.log: "postfix\/smtpd: warning: unknown smtpd restriction: "reject_unauth_destinaton"" – "reject_unauth_destinaton" is no Postfix restriction, a typo\?/);
+    expect(r.out).toMatch(/HINT\[de\]: mail.log: „postmulti: fatal: .*found for 10.9.9.9“ – inet_interfaces nennt 10.9.9.9, aber mail hat diese Adresse nicht \(mail: 10.213.0.2\)/);
+    expect(r.out).toContain("postmap /etc/postfix/virtual");
+    expect(r.out).toContain("serious=0");
+    const quiet = run(`${fakePostconf}; explain_postfix 0; echo "serious=$?"`, { MAIL_LOG: log(["2026-11-27T22:10:00.000001+00:00 mail postfix/smtpd[1]: connect from partner[10.213.0.3]"]) });
+    expect(quiet.out).toContain("serious=1");
+  });
+});
+
+describe("check-lib: Dovecot sessions", () => {
+  it("a login from a trusted network without TLS (secured) is not TLS; a session ended by a dropped connection counts what it read", () => {
+    const sessions = log([
+      "2026-11-27T22:20:00.000001+00:00 mail dovecot: imap-login: Login: user=<alice>, method=PLAIN, rip=10.213.0.3, lip=10.213.0.2, mpid=5001, secured, session=<sec1>",
+      "2026-11-27T22:20:01.000001+00:00 mail dovecot: imap(alice)<5001><sec1>: Disconnected: Logged out in=40 out=900 deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count=1 body_bytes=313",
+      "2026-11-27T22:21:00.000001+00:00 mail dovecot: imap-login: Login: user=<alice>, method=PLAIN, rip=10.213.0.3, lip=10.213.0.2, mpid=5002, TLS, session=<drop1>",
+      "2026-11-27T22:21:02.000001+00:00 mail dovecot: imap(alice)<5002><drop1>: Disconnected: Connection closed (FETCH finished 1.002 secs ago) in=60 out=1300 deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count=1 body_bytes=313",
+    ]);
+    expect(sh("dovecot_sessions", { MAIL_LOG: sessions }).trim().split("\n")).toEqual(["imap alice plain 1 sec1", "imap alice tls 1 drop1"]);
+  });
+
+  it("imtest without -t: the connection without STARTTLS is explained, not blamed on the password", () => {
+    const noTls = log([
+      "2026-11-27T22:22:00.000001+00:00 mail dovecot: imap-login: Disconnected: Aborted login by logging out (no auth attempts in 0 secs): user=<>, rip=10.213.0.3, lip=10.213.0.2, session=<nt1>",
+    ]);
+    const r = checkScript("lab-12-2/steps/02-imap-pop3-login/check-learner-imap.sh", { MAIL_LOG: noTls });
+    expect(r.status).toBe(1);
+    expect(r.out).toContain("HINT[en]: Your last IMAP connection from partner (22:22:00 UTC) had no STARTTLS and no login");
+    expect(r.out).toContain("no mechanism available");
+    expect(r.out).not.toContain("Passwords:");
+  });
+});
+
 describe("evidence checks on the sample log", () => {
   it("12.1 relay test: a relay attempt to a foreign domain counts; the probe's, and a refused mail to the own domain, do not", () => {
     const r = checkScript("lab-12-1/steps/03-no-open-relay/check-learner-relay-test.sh");
@@ -125,7 +187,7 @@ describe("evidence checks on the sample log", () => {
     ]);
     const r = checkScript("lab-12-2/steps/02-imap-pop3-login/check-learner-imap.sh", { MAIL_LOG: plain });
     expect(r.status).toBe(1);
-    expect(r.out).toContain("HINT[en]: Your IMAP login attempt was without TLS");
+    expect(r.out).toMatch(/HINT\[en\]: Your last IMAP login attempt \(22:03:40 UTC\) was without TLS: .* it is not the password/);
     expect(r.out).not.toContain("Passwords:");
   });
 

@@ -14,7 +14,9 @@
 # Rules for checks (so that evidence of the learner's own actions can never come from a check):
 #  - every network dialogue of a check comes from the probe machine (machine: probe), which mail
 #    knows as maillab-check: mail.log says maillab-check[…], evidence looks only at partner's address;
-#  - every SMTP dialogue of a check says EHLO $CHECK_HELO and MAIL FROM:<$CHECK_FROM>;
+#  - every SMTP dialogue of a check says EHLO $CHECK_HELO and MAIL FROM:<$CHECK_FROM> (the null
+#    sender: no sender restriction a hardened server may have - reject_unknown_sender_domain,
+#    reject_non_fqdn_sender, reject_unlisted_sender - refuses it or waits for DNS because of it);
 #  - checks never log in to IMAP/POP3 as the learner's users, and never deliver or relay a mail:
 #    SMTP dialogues end after RCPT with RSET;
 #  - all SMTP checks of one evaluation share one dialogue (smtp_survey / smtp_tls_survey), so a
@@ -22,7 +24,7 @@
 # Checks run after the learner's commands when something they depend on changed: keep them fast.
 
 CHECK_HELO=${MAILLAB_CHECK_HELO:-maillab-check.invalid}
-CHECK_FROM="maillab-check@${CHECK_HELO}"
+CHECK_FROM=""
 MAIL_HOST=${MAILLAB_MAIL_HOST:-mail}
 MAIL_LOG=${MAIL_LOG:-/var/log/mail.log}
 # Connection and reply timeout (seconds) of the dialogue helpers.
@@ -55,7 +57,8 @@ trap 'rm -f "$CONN_ERR"' EXIT
 # conn_open HOST PORT: plain TCP connection.
 conn_open() {
   conn_close
-  coproc CONN { exec nc -v -w "$NET_TIMEOUT" "$1" "$2" 2>"$CONN_ERR"; }
+  # (nc's -w is also its idle timeout: long enough for a slow greeting, see smtp_open)
+  coproc CONN { exec nc -v -w "$(( NET_TIMEOUT * 2 ))" "$1" "$2" 2>"$CONN_ERR"; }
   note "connect to $1:$2"
 }
 
@@ -124,10 +127,13 @@ smtp_read_reply() {
   return 1
 }
 
-# smtp_open [HOST] [PORT]: connects and reads the greeting; succeeds on 220.
+# smtp_open [HOST] [PORT]: connects and reads the greeting; succeeds on 220. The greeting may take
+# longer than a reply: an smtpd started right after a change of main.cf waits a second or two until
+# the file is no longer "hot" (being edited). An smtpd that dies at its start closes the connection
+# at once, so the longer wait costs nothing then.
 smtp_open() {
   conn_open "${1:-$MAIL_HOST}" "${2:-25}"
-  smtp_read_reply && [ "$SMTP_CODE" = 220 ]
+  NET_TIMEOUT=$(( NET_TIMEOUT * 2 )) smtp_read_reply && [ "$SMTP_CODE" = 220 ]
 }
 
 # smtp "COMMAND": sends a command and reads the reply; succeeds on 2xx/3xx.
@@ -269,6 +275,44 @@ dovecot_auth_alive() {
     while (<$s>) { exit 0 if /^DONE/ } exit 4;' "$1" 2>/dev/null
 }
 
+# trusted_by_mynetworks IP [NAME]: the mynetworks entry (as Postfix uses it, mynetworks_style
+# included) that makes Postfix trust the client IP, known by host name NAME; nothing when none does.
+# Understands addresses and networks, host names, /file/names and type:tables (postmap -q).
+trusted_by_mynetworks() {
+  local ip=$1 name=${2:-} entry f entries
+  read -ra entries <<<"$(pc mynetworks | tr ',' ' ')"
+  for entry in "${entries[@]}"; do
+    case $entry in
+      '!'*) continue ;;
+      /*) f=$(tr ',' ' ' <"$entry" 2>/dev/null | grep -v '^#' | tr -s ' \t\n' '\n' |
+                while read -r e; do ip_in_cidr "$ip" "$e" && { echo "$e"; break; }; done)
+          [ -n "$f" ] && { printf '%s (%s)' "$entry" "$f"; return 0; } ;;
+      *:*/*|*:[a-z]*) [[ $entry == \[* ]] && continue
+          [ -n "$(postmap -q "$ip" "$entry" 2>/dev/null)" ] && { printf '%s' "$entry"; return 0; } ;;
+      *[a-zA-Z]*) [ -n "$name" ] && [ "${entry,,}" = "${name,,}" ] && { printf '%s' "$entry"; return 0; } ;;
+      *) ip_in_cidr "$ip" "$entry" && { printf '%s' "$entry"; return 0; } ;;
+    esac
+  done
+  return 1
+}
+
+# sasl_socket: where smtpd finds Dovecot's socket in its sessions, seen from outside its chroot.
+# Sets SASL_PATH (smtpd_sasl_path), SASL_SOCKET (the file) and SASL_CHROOT_MISS (1: an absolute
+# path that the chrooted smtpd cannot reach). smtpd_sasl_path is relative to the queue directory;
+# an absolute path works only without chroot: Debian's master.cf runs smtpd chrooted in
+# /var/spool/postfix, so after its first session it looks for /var/spool/postfix/var/spool/...
+sasl_socket() {
+  local q chroot
+  { read -r SASL_PATH; read -r q; } < <(pc smtpd_sasl_path queue_directory)
+  SASL_CHROOT_MISS=0
+  if [[ $SASL_PATH == inet:* ]]; then SASL_SOCKET=$SASL_PATH; return; fi
+  if [[ $SASL_PATH != /* ]]; then SASL_SOCKET="$q/$SASL_PATH"; return; fi
+  SASL_SOCKET=$SASL_PATH
+  chroot=$(postconf -M smtp/inet 2>/dev/null | awk '{ print $5 }')
+  [ "$chroot" = y ] && ! [ -S "$q$SASL_PATH" ] && SASL_CHROOT_MISS=1
+  return 0
+}
+
 # ---- shared dialogues: one per evaluation, for all checks of it ----------------------------------
 # survey_run NAME FUNCTION: the first check of an evaluation (MAILLAB_RUN) that asks runs FUNCTION;
 # the others wait for it and get its results: the SV_* variables it set, and its transcript.
@@ -297,12 +341,15 @@ survey_rcpts() {
 }
 
 _smtp_plain_survey() {
-  SV_SMTP_CONNECTED=0 SV_SMTP_ERROR="" SV_SMTP_BANNER="" SV_SMTP_BANNER_CODE="" SV_SMTP_EHLO="" SV_SMTP_MAIL_CODE="" SV_SMTP_MAIL_REPLY=""
+  SV_SMTP_CONNECTED=0 SV_SMTP_SILENT=0 SV_SMTP_ERROR="" SV_SMTP_BANNER="" SV_SMTP_BANNER_CODE="" SV_SMTP_EHLO="" SV_SMTP_MAIL_CODE="" SV_SMTP_MAIL_REPLY=""
   declare -gA SV_RCPT_CODE=() SV_RCPT_REPLY=()
   if ! smtp_open "$MAIL_HOST" 25; then
     SV_SMTP_ERROR=$(conn_error)
     SV_SMTP_BANNER_CODE=$SMTP_CODE
     SV_SMTP_BANNER=$(first_line "$SMTP_REPLY")
+    # nc -v says "... succeeded!" once connected: the port is open, but no greeting came - smtpd
+    # stopped at its start (a fatal error in mail.log) or hangs. Not "no connection".
+    if [ -z "$SV_SMTP_BANNER_CODE" ] && [[ $SV_SMTP_ERROR == *succeeded* ]]; then SV_SMTP_SILENT=1 SV_SMTP_ERROR=""; fi
     conn_close
     return
   fi
@@ -324,9 +371,32 @@ _smtp_plain_survey() {
   smtp_quit
 }
 # smtp_survey: one plain SMTP session from the probe (banner, EHLO, MAIL FROM, the RCPTs above,
-# RSET, QUIT). Sets SV_SMTP_CONNECTED (1/0), SV_SMTP_ERROR, SV_SMTP_BANNER(_CODE), SV_SMTP_EHLO,
+# RSET, QUIT). Sets SV_SMTP_CONNECTED (1/0), SV_SMTP_SILENT (1: port open, but no greeting), SV_SMTP_ERROR, SV_SMTP_BANNER(_CODE), SV_SMTP_EHLO,
 # SV_SMTP_MAIL_CODE/_REPLY and SV_RCPT_CODE[addr], SV_RCPT_REPLY[addr].
 smtp_survey() { survey_run smtp-plain _smtp_plain_survey; survey_rcpts; }
+
+# smtp_session_or_fail [later-step]: after smtp_survey, in an SMTP check: fails the check, in words
+# that fit, when the survey got no SMTP session (nothing listening from outside, a port that takes
+# the connection but never greets because smtpd stops at its start, a refusing greeting).
+# later-step: the check belongs to a step after "open Postfix to the network": point back to it.
+smtp_session_or_fail() {
+  [ "$SV_SMTP_CONNECTED" = 1 ] && return 0
+  if [ "$SV_SMTP_SILENT" = 1 ]; then
+    hint "Port 25 ist offen, aber Postfix grüßt nicht: smtpd bricht beim Start ab oder hängt. Den Grund nennt /var/log/mail.log (eine Zeile mit „fatal:“ von postfix/smtpd)." \
+         "Port 25 is open, but Postfix does not greet: smtpd stops at its start or hangs. /var/log/mail.log says why (a line with \"fatal:\" from postfix/smtpd)."
+    fail "Port 25 nimmt Verbindungen an, aber Postfix grüßt nicht (220 fehlt)" "Port 25 takes connections, but Postfix does not greet (no 220)"
+  fi
+  if [ -n "$SV_SMTP_BANNER_CODE" ]; then
+    hint "Postfix grüßt nicht mit 220, sondern mit: $SV_SMTP_BANNER. Steht eine Einschränkung wie smtpd_client_restrictions = reject in main.cf?" \
+         "Postfix does not greet with 220, it says: $SV_SMTP_BANNER. Is there a restriction like smtpd_client_restrictions = reject in main.cf?"
+    fail "Unerwartete Begrüßung: $SV_SMTP_BANNER" "Unexpected greeting: $SV_SMTP_BANNER"
+  fi
+  if [ "${1:-}" = later-step ]; then
+    hint "Port 25 ist von außen nicht erreichbar – das richtet der Schritt „Postfix für das Netz öffnen“ ein (inet_interfaces = all, systemctl restart postfix)." \
+         "Port 25 is not reachable from outside – the step \"Open Postfix to the network\" sets that up (inet_interfaces = all, systemctl restart postfix)."
+  fi
+  fail "Von außen keine Verbindung zu Port 25 (${SV_SMTP_ERROR:-keine Antwort})" "No connection to port 25 from outside (${SV_SMTP_ERROR:-no answer})"
+}
 
 _smtp_tls_survey() {
   SV_TLS_OK=0 SV_TLS_ERROR="" SV_TLS_EHLO="" SV_TLS_MECHS="" SV_AUTH_CODE="" SV_AUTH_REPLY="" SV_AUTH_RELAY_CODE="" SV_AUTH_RELAY_REPLY=""
@@ -423,10 +493,132 @@ changed_at() {
   done
   printf '%s' "$latest"
 }
-# mail_log_since EPOCH: the mail log's lines from that time on (rsyslog writes UTC ISO stamps).
+# mail_log_since EPOCH: the mail log's lines from about that time on (rsyslog writes UTC ISO stamps).
+# The app notices a change when the command that made it has finished (changed_at), but the
+# command's own complaints (postfix reload, systemctl restart) are logged while it runs: lines from
+# LOG_SINCE_MARGIN seconds before count as well.
+LOG_SINCE_MARGIN=3
 mail_log_since() {
   if [ "${1:-0}" -le 0 ]; then mail_log; return; fi
-  mail_log | awk -v since="$(iso_utc "$1")" 'substr($1, 1, 19) >= since'
+  mail_log | awk -v since="$(iso_utc $(( $1 - LOG_SINCE_MARGIN )))" 'substr($1, 1, 19) >= since'
+}
+
+# ---- what Postfix itself complains about (on mail) ----------------------------------------------
+# A learner's typo in main.cf is the lesson: quote Postfix's own words and say what to do, instead of
+# guessing from the outside ("cannot connect", "mydestination is empty").
+
+# postfix_log_problems EPOCH: Postfix's own complaints in mail.log since then (fatal, panic, error
+# and warning lines of its programs), each once and without the pid, the last three, oldest first.
+# Left out: consequences that say nothing about the cause (a process's exit status, the throttling
+# notice - the gate explains it -, postfix-script's "cannot execute postconf" after a parse error)
+# and OpenSSL's detail lines.
+postfix_log_problems() {
+  mail_log_since "${1:-0}" | awk '
+    match($0, / (postfix[a-z0-9\/-]*|postmulti|postconf)\[[0-9]+\]: (fatal|panic|error|warning): /) {
+      m = substr($0, RSTART + 1); sub(/\[[0-9]+\]: /, ": ", m)
+      if (m ~ /warning: process .* exit status|bad command startup -- throttling|warning: TLS library problem|cannot execute \/usr\/sbin\/postconf/) next
+      l[++n] = m
+    }
+    END {
+      for (i = n; i >= 1 && k < 3; i--) if (!(l[i] in seen)) { seen[l[i]] = 1; out[++k] = l[i] }
+      for (i = k; i >= 1; i--) print out[i]
+    }'
+}
+
+# postconf_warnings: what postconf warns about in the configuration now (e.g. "unused parameter:
+# inet_interface=all", a misspelt parameter name), one per line.
+postconf_warnings() { postconf -n 2>&1 >/dev/null | grep -F 'warning:' | sed 's/^[^ ]*postconf: warning: //'; }
+
+# explain_postfix EPOCH: hints in the lesson's words for what Postfix complained about since then
+# (mail.log) and for postconf's warnings about main.cf. Succeeds when Postfix reported something that
+# keeps it from serving mail (a fatal error, a table it cannot read, a restriction it does not
+# know): then guesses from the outside would only mislead.
+explain_postfix() {
+  local line msg what serious=1 w file
+  while IFS= read -r w; do
+    [ -n "$w" ] || continue
+    if [[ $w == *"unused parameter: "* ]]; then
+      what=${w#*unused parameter: }; what=${what%%=*}
+      hint "postconf warnt: „$w“ – einen Parameter $what kennt Postfix nicht, er wirkt also nicht: ein Tippfehler im Namen? (postconf -d zeigt alle Namen, man 5 postconf erklärt sie.)" \
+           "postconf warns: \"$w\" – Postfix has no parameter $what, so it has no effect: a typo in the name? (postconf -d lists every name, man 5 postconf explains them.)"
+    else
+      hint "postconf warnt: „$w“" "postconf warns: \"$w\""
+    fi
+  done < <(postconf_warnings)
+  while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    msg=${line#*: }
+    case $line in
+      *"missing '=' after attribute name"*)
+        serious=0
+        hint "mail.log: „$line“ – in dieser Zeile fehlt das „=“ (Schreibweise: name = wert). Korrigieren Sie sie, dann postfix reload." \
+             "mail.log: \"$line\" – the \"=\" is missing in that line (spelling: name = value). Fix it, then postfix reload." ;;
+      *"specify at least one working instance of"*)
+        serious=0
+        hint "smtpd bricht ab (mail.log: „$msg“): Ohne reject_unauth_destination wäre Postfix ein offenes Relay, also läuft smtpd gar nicht. Schreiben Sie es ans Ende von smtpd_recipient_restrictions (wie auf der Folie: permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination), dann systemctl restart postfix (ein reload beendet die Drosselung nach Abstürzen nicht)." \
+             "smtpd stops (mail.log: \"$msg\"): without reject_unauth_destination Postfix would be an open relay, so smtpd does not run at all. Put it at the end of smtpd_recipient_restrictions (as on the slide: permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination), then systemctl restart postfix (a reload does not end the throttling after crashes)." ;;
+      *"unknown smtpd restriction: "*)
+        serious=0 what=${line#*unknown smtpd restriction: }
+        hint "mail.log: „$line“ – $what ist keine Postfix-Restriktion, ein Tippfehler? Postfix antwortet dann auf RCPT mit „451 4.3.5 Server configuration error“. Korrigieren Sie die Schreibweise (man 5 postconf), dann postfix reload." \
+             "mail.log: \"$line\" – $what is no Postfix restriction, a typo? Postfix then answers RCPT with \"451 4.3.5 Server configuration error\". Fix the spelling (man 5 postconf), then postfix reload." ;;
+      *"no local interface found for "*)
+        serious=0 what=${line##*found for }
+        hint "mail.log: „$line“ – inet_interfaces nennt $what, aber mail hat diese Adresse nicht (mail: $MAILLAB_MAIL_IP). So startet Postfix nicht neu. Setzen Sie inet_interfaces = all (oder $MAILLAB_MAIL_IP), dann systemctl restart postfix." \
+             "mail.log: \"$line\" – inet_interfaces names $what, but mail has no such address (mail: $MAILLAB_MAIL_IP). Postfix does not restart like this. Set inet_interfaces = all (or $MAILLAB_MAIL_IP), then systemctl restart postfix." ;;
+      *"bad mask length"*|*"bad net/mask pattern"*|*"bad address pattern"*)
+        serious=0 what=${msg#warning: }; what=${what%%:*}
+        hint "mail.log: „$line“ – ein Eintrag in $what ist keine gültige Adresse oder Netzmaske (Schreibweise: 127.0.0.0/8 [::1]/128). Postfix antwortet dann mit „451 4.3.0 Temporary lookup failure“. Korrigieren Sie ihn, dann postfix reload." \
+             "mail.log: \"$line\" – an entry of $what is no valid address or netmask (spelling: 127.0.0.0/8 [::1]/128). Postfix then answers \"451 4.3.0 Temporary lookup failure\". Fix it, then postfix reload." ;;
+      *"open database "*": No such file"*|*" is unavailable. "*|*"is older than source file"*)
+        [[ $line == *"is older than source file"* ]] || serious=0
+        file=${line##*source file }
+        if [[ $line != *"is older than source file"* ]]; then file=${line#*open database }; file=${file%%.db*}; file=${file%%.cdb*}; file=${file%%.lmdb*}; fi
+        if [ "$file" = /etc/aliases ]; then what="newaliases"; else what="postmap $file"; fi
+        hint "mail.log: „$line“ – nach einer Änderung an $file fehlt: $what (Postfix liest die Datenbank-Datei, nicht den Text), dann postfix reload. Bis dahin antwortet Postfix mit „451 4.3.0 Temporary lookup failure“ oder kennt die neuen Einträge nicht." \
+             "mail.log: \"$line\" – after a change of $file this is missing: $what (Postfix reads the database file, not the text), then postfix reload. Until then Postfix answers \"451 4.3.0 Temporary lookup failure\" or does not know the new entries." ;;
+      *" lookup error for "*|*": table lookup problem"*)
+        serious=0 file=table
+        [[ $line =~ [a-z]+:(/[^\ :\"]+) ]] && file=${BASH_REMATCH[1]}
+        hint "mail.log: „$line“ – Postfix kann die Tabelle $file nicht lesen. Nach jeder Änderung: postmap $file, und nach dem ersten Anlegen postfix reload (laufende smtpd-Prozesse behalten sonst den Fehler)." \
+             "mail.log: \"$line\" – Postfix cannot read the table $file. After every change: postmap $file, and after creating it postfix reload (running smtpd processes keep the error otherwise)." ;;
+      *"could not find any active network interfaces"*)
+        serious=0 what=$(pc inet_protocols)
+        hint "mail.log: „$line“ – inet_protocols = $what: mail hat keine Adresse dieser Art (partner verbindet sich über IPv4). Setzen Sie inet_protocols = all (oder ipv4), dann systemctl restart postfix." \
+             "mail.log: \"$line\" – inet_protocols = $what: mail has no address of that kind (partner connects over IPv4). Set inet_protocols = all (or ipv4), then systemctl restart postfix." ;;
+      *"no SASL authentication mechanisms"*)
+        serious=0
+        hint "smtpd bricht ab (mail.log: „$msg“): Postfix bekommt keine Anmeldeverfahren – Dovecot antwortet nicht auf smtpd_sasl_path, smtpd_sasl_type ist nicht dovecot, oder smtpd_sasl_security_options schließt alle aus (noplaintext verbietet PLAIN und LOGIN). Danach systemctl restart postfix (ein reload beendet die Drosselung nicht)." \
+             "smtpd stops (mail.log: \"$msg\"): Postfix gets no authentication mechanisms – Dovecot does not answer at smtpd_sasl_path, smtpd_sasl_type is not dovecot, or smtpd_sasl_security_options rules them all out (noplaintext forbids PLAIN and LOGIN). Then systemctl restart postfix (a reload does not end the throttling)." ;;
+      *"SASL: Connect to "*" failed"*)
+        hint "mail.log: „$line“ – Postfix erreicht Dovecots Socket nicht: smtpd_sasl_path (relativ zu /var/spool/postfix) und der unix_listener in /etc/dovecot/conf.d/10-master.conf müssen dieselbe Datei nennen, und Dovecot muss laufen." \
+             "mail.log: \"$line\" – Postfix cannot reach Dovecot's socket: smtpd_sasl_path (relative to /var/spool/postfix) and the unix_listener in /etc/dovecot/conf.d/10-master.conf must name the same file, and Dovecot must be running." ;;
+      *"cannot get "*" from file"*|*"cannot load "*" certificate"*)
+        hint "mail.log: „$line“ – so gibt es kein STARTTLS: smtpd_tls_cert_file und smtpd_tls_key_file müssen auf lesbare Dateien zeigen (Debian: /etc/ssl/certs/ssl-cert-snakeoil.pem und /etc/ssl/private/ssl-cert-snakeoil.key)." \
+             "mail.log: \"$line\" – no STARTTLS like this: smtpd_tls_cert_file and smtpd_tls_key_file must name readable files (Debian: /etc/ssl/certs/ssl-cert-snakeoil.pem and /etc/ssl/private/ssl-cert-snakeoil.key)." ;;
+      *": fatal: "*|*": panic: "*|*": error: "*)
+        serious=0
+        hint "mail.log: „$line“ – damit nimmt Postfix keine Mails an. Korrigieren Sie die Ursache, dann postfix reload (nach Abstürzen: systemctl restart postfix)." \
+             "mail.log: \"$line\" – with this Postfix accepts no mail. Fix the cause, then postfix reload (after crashes: systemctl restart postfix)." ;;
+      *)
+        hint "mail.log meldet: „$line“" "mail.log says: \"$line\"" ;;
+    esac
+  done < <(postfix_log_problems "$1")
+  return $serious
+}
+
+# postfix_reload_pending: main.cf or master.cf changed after Postfix last read them (qmgr restarts
+# on every reload and restart; smtpd processes may live on with the old settings for a while).
+# Prints the changed file.
+postfix_reload_pending() {
+  local qpid
+  qpid=$(pgrep -o -x qmgr) || return 1
+  # qmgr's start: now - uptime + its start tick (/proc/<pid>/stat field 22), to a few ms; the files'
+  # times with their fractions (find %T@). A 0.2 s margin for the two clocks' reading.
+  find /etc/postfix/main.cf /etc/postfix/master.cf -printf '%T@ %p\n' 2>/dev/null |
+    awk -v now="$EPOCHREALTIME" -v hz="$(getconf CLK_TCK)" -v stat="$(cat /proc/"$qpid"/stat 2>/dev/null)" -v up="$(cut -d' ' -f1 /proc/uptime)" '
+      BEGIN { n = split(stat, f, " "); start = now - up + f[22] / hz; found = 0 }
+      n >= 22 && $1 > start + 0.2 && !found { print $2; found = 1 }
+      END { exit !found }'
 }
 
 # ---- mailboxes: mbox in /var/mail, ~/mbox (where `mail` moves read mail), Maildir ----------------
@@ -461,17 +653,19 @@ received_headers() {
 # ---- Dovecot sessions from partner, from mail.log -------------------------------------------------
 # dovecot_sessions: one line per login from partner's address, oldest first:
 #   <proto> <user> <tls|plain> <read count|-> <session>
-# read count from the logout line (IMAP body_count, POP3 retr + top), "-" while still logged in.
+# tls: the login line says "TLS" (not "secured": that is a trusted network without encryption).
+# read count from the session's end line, "Logged out" or "Connection closed" alike (IMAP
+# body_count, POP3 retr + top), "-" while still logged in.
 dovecot_sessions() {
   mail_log | awk -v rip="rip=$MAILLAB_PARTNER_IP," '
     /dovecot: (imap|pop3)-login: Login: / && index($0, rip) {
       p = $0; sub(/^.*dovecot: /, "", p); sub(/-login:.*/, "", p)
       u = $0; sub(/^.*user=</, "", u); sub(/>.*/, "", u)
       s = $0; sub(/^.*session=</, "", s); sub(/>.*/, "", s)
-      tls = ($0 ~ /, (TLS|secured)[,:]/) ? "tls" : "plain"
+      tls = ($0 ~ /, TLS[,:]/) ? "tls" : "plain"
       order[++n] = s; proto[s] = p; user[s] = u; mode[s] = tls; got[s] = "-"
     }
-    /dovecot: (imap|pop3)\([^)]*\)<[0-9]+><[^>]+>: .*Logged out/ {
+    /dovecot: (imap|pop3)\([^)]*\)<[0-9]+><[^>]+>: Disconnected/ {
       s = $0; sub(/^[^<]*<[0-9]+></, "", s); sub(/>.*/, "", s)
       if (!(s in proto)) next
       k = 0
@@ -483,18 +677,18 @@ dovecot_sessions() {
     END { for (i = 1; i <= n; i++) { s = order[i]; print proto[s], user[s], mode[s], got[s], s } }'
 }
 
-# dovecot_failed_logins: the last failed login attempts from partner (imap/pop3-login lines), newest last.
-dovecot_failed_logins() {
-  mail_log | awk -v rip="rip=$MAILLAB_PARTNER_IP," 'index($0, rip) && /dovecot: (imap|pop3)-login: / && /auth failed|plaintext/ { l[++n] = $0 }
-    END { for (i = (n > 3 ? n - 2 : 1); i <= n; i++) print l[i] }'
+# dovecot_last_attempt PROTO: partner's last imap/pop3-login line for PROTO (a login, a failure, or
+# a connection that ended without one), for what went wrong last.
+dovecot_last_attempt() {
+  mail_log | awk -v rip="rip=$MAILLAB_PARTNER_IP," -v want="dovecot: $1-login: " 'index($0, rip) && index($0, want) { l = $0 } END { print l }'
 }
 
 # check_learner_read imap|pop3 (12.2 step 2, on mail): evidence that the learner logged in from
 # partner by that protocol as user1 or user2, over TLS, and read a mail (Dovecot's logout line counts
 # what was fetched: IMAP body_count, POP3 retr). Checks never log in as the users, so such a session
-# is the learner's.
+# is the learner's. What went wrong otherwise is said in the order a learner meets it.
 check_learner_read() {
-  local PROTO=$1 up tool read_how mine good user count session failed
+  local PROTO=$1 up tool read_how mine good user count session last when
   up=${PROTO^^}
   tool=imtest read_how="a SELECT INBOX, b FETCH 1 BODY[], c LOGOUT"
   [ "$PROTO" = pop3 ] && tool=pop3test read_how="LIST, RETR 1, QUIT"
@@ -506,27 +700,33 @@ check_learner_read() {
     pass "$up: als $user über TLS angemeldet und $count Mail(s) gelesen" "$up: logged in as $user over TLS and read $count mail(s)"
   fi
   if [ -n "$(awk '$3 == "plain"' <<<"$mine")" ]; then
-    hint "Sie haben sich per $up ohne TLS angemeldet – das Passwort ging im Klartext übers Netz. Dass Dovecot das zuließ, heißt: disable_plaintext_auth steht auf no. Setzen Sie es zurück auf yes und melden Sie sich mit $tool -t \"\" … an (STARTTLS)." \
-         "You logged in by $up without TLS – the password crossed the network in plain text. Dovecot allowed it, so disable_plaintext_auth is no. Set it back to yes and log in with $tool -t \"\" … (STARTTLS)."
+    hint "Sie haben sich per $up ohne TLS angemeldet – das Passwort ging im Klartext übers Netz, und das zählt nicht. Dass Dovecot das zuließ, heißt: disable_plaintext_auth steht auf no (oder partner steht in login_trusted_networks). Setzen Sie es zurück auf yes und melden Sie sich mit $tool -t \"\" … an (STARTTLS)." \
+         "You logged in by $up without TLS – the password crossed the network in plain text, and that does not count. Dovecot allowed it, so disable_plaintext_auth is no (or partner is in login_trusted_networks). Set it back to yes and log in with $tool -t \"\" … (STARTTLS)."
   fi
   if [ -n "$(awk '$3 == "tls" && $4 == "-"' <<<"$mine")" ]; then
     hint "Sie sind per $up angemeldet: lesen Sie die Mail ($read_how) und melden Sie sich ab – Dovecot schreibt erst beim Abmelden ins Log, was gelesen wurde." \
          "You are logged in by $up: read the mail ($read_how) and log out – Dovecot logs what was read only when you log out."
   elif [ -n "$(awk '$3 == "tls" && $4 == "0"' <<<"$mine")" ]; then
-    hint "Sie haben sich per $up angemeldet, aber keine Mail gelesen ($read_how)." "You logged in by $up but read no mail ($read_how)."
+    hint "Sie haben sich per $up über TLS angemeldet, aber keine Mail gelesen ($read_how)." "You logged in by $up over TLS but read no mail ($read_how)."
   fi
-  failed=$(dovecot_failed_logins | grep "$PROTO-login" | tail -n1)
-  if [ -n "$failed" ]; then
-    note "$failed"
-    if [[ $failed != *", TLS"* && $failed != *"secured"* ]]; then
-      hint "Ihr Anmeldeversuch per $up lief ohne TLS: Dovecot nimmt Passwörter nur nach STARTTLS an (disable_plaintext_auth = yes). Verwenden Sie $tool -t \"\" -a $MAILLAB_USER1 mail." \
-           "Your $up login attempt was without TLS: Dovecot takes passwords only after STARTTLS (disable_plaintext_auth = yes). Use $tool -t \"\" -a $MAILLAB_USER1 mail."
-    else
-      hint "Die Anmeldung per $up ist gescheitert (auth failed). Passwörter: $MAILLAB_USER1 = $MAILLAB_PASSWORD1, $MAILLAB_USER2 = $MAILLAB_PASSWORD2." \
-           "The $up login failed (auth failed). Passwords: $MAILLAB_USER1 = $MAILLAB_PASSWORD1, $MAILLAB_USER2 = $MAILLAB_PASSWORD2."
+  last=$(dovecot_last_attempt "$PROTO")
+  when=${last:11:8}
+  if [ -n "$last" ] && [[ $last != *": Login: "* ]]; then
+    note "$last"
+    if [[ $last == *", TLS"* ]]; then
+      if [[ $last == *"auth failed"* ]]; then
+        hint "Ihre letzte Anmeldung per $up ($when UTC) ist gescheitert (auth failed): Benutzername oder Passwort stimmen nicht. Passwörter: $MAILLAB_USER1 = $MAILLAB_PASSWORD1, $MAILLAB_USER2 = $MAILLAB_PASSWORD2." \
+             "Your last $up login ($when UTC) failed (auth failed): wrong user name or password. Passwords: $MAILLAB_USER1 = $MAILLAB_PASSWORD1, $MAILLAB_USER2 = $MAILLAB_PASSWORD2."
+      fi
+    elif [[ $last == *"auth failed"* || $last == *"plaintext"* ]]; then
+      hint "Ihr letzter Anmeldeversuch per $up ($when UTC) lief ohne TLS: Dovecot nimmt Passwörter nur nach STARTTLS an (disable_plaintext_auth = yes) – am Passwort liegt es nicht. Verwenden Sie $tool -t \"\" -a $MAILLAB_USER1 mail." \
+           "Your last $up login attempt ($when UTC) was without TLS: Dovecot takes passwords only after STARTTLS (disable_plaintext_auth = yes) – it is not the password. Use $tool -t \"\" -a $MAILLAB_USER1 mail."
+    elif [[ $last == *"no auth attempts"* ]]; then
+      hint "Ihre letzte $up-Verbindung von partner ($when UTC) lief ohne STARTTLS und ohne Anmeldung: Ohne Verschlüsselung bietet Dovecot keine Anmeldung an ($tool meldet dann „Authentication failed. no mechanism available“). Mit -t \"\" macht $tool zuerst STARTTLS: $tool -t \"\" -a $MAILLAB_USER1 mail." \
+           "Your last $up connection from partner ($when UTC) had no STARTTLS and no login: without encryption Dovecot offers no login ($tool then says \"Authentication failed. no mechanism available\"). With -t \"\" $tool does STARTTLS first: $tool -t \"\" -a $MAILLAB_USER1 mail."
     fi
   fi
   hint "Melden Sie sich auf partner mit $tool -t \"\" -a $MAILLAB_USER1 mail an und lesen Sie die Mail aus Lab 12.1 ($read_how)." \
        "On partner, log in with $tool -t \"\" -a $MAILLAB_USER1 mail and read the mail from Lab 12.1 ($read_how)."
-  fail "Noch keine $up-Sitzung von partner mit gelesener Mail" "No $up session from partner with a mail read yet"
+  fail "Noch keine $up-Sitzung von partner über TLS mit gelesener Mail" "No $up session from partner over TLS with a mail read yet"
 }

@@ -3,16 +3,12 @@
 # i.e. the domain is local (not "Relay access denied") and Postfix checks the local users.
 smtp_survey
 rcpt="maillab-no-such-user@$MAILLAB_DOMAIN"
-if [ "$SV_SMTP_CONNECTED" != 1 ]; then
-  hint "Port 25 ist von außen nicht erreichbar – zuerst den vorigen Schritt (inet_interfaces) erledigen." \
-       "Port 25 is not reachable from outside – do the previous step (inet_interfaces) first."
-  fail "Keine SMTP-Verbindung zu $MAIL_HOST" "No SMTP connection to $MAIL_HOST"
-fi
+smtp_session_or_fail later-step
 [[ $SV_SMTP_MAIL_CODE == 2* ]] || fail "MAIL FROM wurde abgelehnt: $SV_SMTP_MAIL_REPLY" "MAIL FROM was rejected: $SV_SMTP_MAIL_REPLY"
 code=${SV_RCPT_CODE[$rcpt]} reply=${SV_RCPT_REPLY[$rcpt]}
 if [[ $code == 2* ]]; then
-  hint "Postfix nimmt Mails an nicht existierende Benutzer an und müsste sie später als Bounce zurückschicken. Ist local_recipient_maps leer oder luser_relay gesetzt?" \
-       "Postfix accepts mail for users that do not exist and would have to bounce it later. Is local_recipient_maps empty or luser_relay set?"
+  hint "Postfix nimmt Mails an nicht existierende Benutzer an und müsste sie später als Bounce zurückschicken. Ist local_recipient_maps leer oder luser_relay gesetzt – oder steht $MAILLAB_DOMAIN in relay_domains statt in mydestination?" \
+       "Postfix accepts mail for users that do not exist and would have to bounce it later. Is local_recipient_maps empty or luser_relay set – or is $MAILLAB_DOMAIN in relay_domains instead of mydestination?"
   fail "$rcpt wurde angenommen statt abgewiesen" "$rcpt was accepted instead of rejected"
 fi
 if [ "$code" = 550 ] && [[ ${reply,,} == *unknown* ]]; then

@@ -21,6 +21,15 @@ if [ "$own" -gt 0 ]; then
   hint "Ein „Relay access denied“ für eine Adresse @$MAILLAB_DOMAIN zählt nicht: das war Ihre eigene Domain vor der Korrektur von mydestination. Ein Relay-Versuch geht an eine fremde Domain." \
        "A \"Relay access denied\" for an address @$MAILLAB_DOMAIN does not count: that was your own domain before mydestination was fixed. A relay attempt goes to a foreign domain."
 fi
+# Refused for another reason (e.g. a hardened server: "need fully-qualified address" for the
+# lesson's MAIL FROM:<test@partner>): not a relay test, but say what happened.
+other=$(mail_log_since "$(changed_at postfix)" | awk -v ip="[$MAILLAB_PARTNER_IP]:" 'index($0, ip) && /: reject: RCPT from / && !/Relay access denied/ { l = $0 } END { print l }')
+if [ -n "$other" ]; then
+  note "$other"
+  reason=${other#*]: }; reason=${reason%%; from=*}
+  hint "Ihr Versuch von partner wurde aus einem anderen Grund abgewiesen: „$reason“ – nicht, weil Postfix nicht relayt. Ein Relay-Test braucht einen Absender, den Postfix annimmt (z. B. MAIL FROM:<test@partner.example>), und einen Empfänger in einer fremden Domain." \
+       "Your attempt from partner was refused for another reason: \"$reason\" – not because Postfix does not relay. A relay test needs a sender Postfix accepts (e.g. MAIL FROM:<test@partner.example>) and a recipient in a foreign domain."
+fi
 hint "Versuchen Sie auf partner selbst, den Server als Relay zu missbrauchen: telnet mail 25, EHLO partner, MAIL FROM:<test@partner>, RCPT TO:<jemand@anderswo.example>. Erwartet: Relay access denied." \
      "On partner, try to abuse the server as a relay yourself: telnet mail 25, EHLO partner, MAIL FROM:<test@partner>, RCPT TO:<someone@elsewhere.example>. Expected: Relay access denied."
 fail "Noch kein Relay-Versuch von partner an eine fremde Domain in /var/log/mail.log" "No relay attempt from partner to a foreign domain in /var/log/mail.log yet"

@@ -2,11 +2,7 @@
 # From outside (not in mynetworks, not authenticated): relaying to a foreign domain must be refused.
 # Needs port 25 open, so it fails on a fresh machine as well.
 smtp_survey
-if [ "$SV_SMTP_CONNECTED" != 1 ]; then
-  hint "Port 25 ist von außen nicht erreichbar – zuerst den Schritt inet_interfaces erledigen." \
-       "Port 25 is not reachable from outside – do the inet_interfaces step first."
-  fail "Keine SMTP-Verbindung zu $MAIL_HOST" "No SMTP connection to $MAIL_HOST"
-fi
+smtp_session_or_fail later-step
 [[ $SV_SMTP_MAIL_CODE == 2* ]] || fail "MAIL FROM wurde abgelehnt: $SV_SMTP_MAIL_REPLY" "MAIL FROM was rejected: $SV_SMTP_MAIL_REPLY"
 rcpt=someone@elsewhere.example
 code=${SV_RCPT_CODE[$rcpt]} reply=${SV_RCPT_REPLY[$rcpt]}

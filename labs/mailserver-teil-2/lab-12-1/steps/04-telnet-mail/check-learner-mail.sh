@@ -8,7 +8,7 @@
 # (evidence): reading or deleting the mail later does not undo it.
 found=$(partner_deliveries)
 if [ -n "$found" ]; then
-  read -r qid _ user <<<"$(last_line "$found")"
+  read -r qid _ user _ <<<"$(last_line "$found")"
   note "mail.log: queue id $qid from partner delivered to $user"
   pass "Ihre Mail von partner wurde an $user zugestellt (Queue-ID $qid)" "Your mail from partner was delivered to $user (queue id $qid)"
 fi
@@ -30,6 +30,15 @@ if [ -n "$problems" ]; then
     hint "Die Verbindung wurde nach DATA getrennt: Beenden Sie den Text mit einer Zeile, die nur einen Punkt „.“ enthält, und warten Sie auf „250 … queued as“." \
          "The connection was closed after DATA: end the text with a line containing only a dot \".\" and wait for \"250 … queued as\"."
   fi
+fi
+# Sent, but not from partner: on mail itself (telnet localhost 25, the mail command).
+local=$(mail_log_since "$(changed_at postfix)" | awk -v pip="[$MAILLAB_PARTNER_IP]" -v prb="[$MAILLAB_PROBE_IP]" '
+  / postfix\/smtpd\[[0-9]+\]: [0-9A-Za-z]+: client=/ && !index($0, pip) && !index($0, prb) { how = "smtp" }
+  / postfix\/pickup\[[0-9]+\]: [0-9A-Za-z]+: uid=/ { how = "pickup" }
+  END { print how }')
+if [ -n "$local" ]; then
+  hint "In mail.log steht eine Mail, die auf mail selbst eingeliefert wurde (telnet localhost 25 oder der Befehl mail) – der Test soll von außen kommen: auf partner mit telnet mail 25." \
+       "mail.log shows a mail submitted on mail itself (telnet localhost 25 or the mail command) – the test is meant to come from outside: on partner with telnet mail 25."
 fi
 hint "Senden Sie von partner aus mit telnet mail 25 eine Mail an $MAILLAB_USER1@$MAILLAB_DOMAIN (HELO, MAIL FROM, RCPT TO, DATA, Text, Punkt-Zeile, QUIT)." \
      "From partner, send a mail to $MAILLAB_USER1@$MAILLAB_DOMAIN with telnet mail 25 (HELO, MAIL FROM, RCPT TO, DATA, text, dot line, QUIT)."

@@ -20,6 +20,10 @@ if ! doveadm service status >/dev/null 2>&1 && ! [ -e /run/dovecot/master.pid ];
        "Dovecot is installed but not running: systemctl start dovecot (errors are in /var/log/mail.log)."
   exit 0
 fi
+if [ "$(doveconf -h ssl 2>/dev/null)" = no ]; then
+  hint "ssl = no in Dovecots Konfiguration: dann gibt es kein STARTTLS, und ohne TLS nimmt Dovecot keine Passwörter an. Setzen Sie ssl = yes (Debians Voreinstellung, /etc/dovecot/conf.d/10-ssl.conf), dann systemctl restart dovecot." \
+       "ssl = no in Dovecot's configuration: then there is no STARTTLS, and without TLS Dovecot takes no passwords. Set ssl = yes (Debian's default, /etc/dovecot/conf.d/10-ssl.conf), then systemctl restart dovecot."
+fi
 note "protocols = $(doveconf -h protocols 2>/dev/null); listening: $(listening_on 143 | tr '\n' ' ')/ $(listening_on 110 | tr '\n' ' ')"
 if ! listens_outside 143 || ! listens_outside 110; then
   hint "Dovecot läuft, lauscht aber nicht auf 143 und 110 im Netz. Prüfen Sie protocols (doveconf protocols) und listen in /etc/dovecot/dovecot.conf." \

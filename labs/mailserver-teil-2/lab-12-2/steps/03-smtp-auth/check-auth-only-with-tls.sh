@@ -3,7 +3,7 @@
 # AUTH must be offered with PLAIN or LOGIN and without ANONYMOUS (smtpd_sasl_security_options =
 # noanonymous). Shares the evaluation's plain and STARTTLS dialogues with the other SMTP checks.
 smtp_survey
-[ "$SV_SMTP_CONNECTED" = 1 ] || fail "Keine SMTP-Verbindung zu $MAIL_HOST (${SV_SMTP_ERROR:-keine Antwort})" "No SMTP connection to $MAIL_HOST (${SV_SMTP_ERROR:-no answer})"
+smtp_session_or_fail later-step
 if ehlo_has "$SV_SMTP_EHLO" AUTH; then
   hint "Postfix bietet AUTH schon ohne Verschlüsselung an – Passwörter gingen im Klartext übers Netz. Setzen Sie smtpd_tls_auth_only = yes." \
        "Postfix offers AUTH before encryption – passwords would cross the network in plain text. Set smtpd_tls_auth_only = yes."

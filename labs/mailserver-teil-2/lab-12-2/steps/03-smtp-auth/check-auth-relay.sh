@@ -2,12 +2,14 @@
 # From outside: relaying to a foreign address is refused without AUTH (the plain dialogue) and
 # accepted at RCPT after AUTH as user1 over STARTTLS (the TLS dialogue). Nothing is sent: RSET.
 smtp_survey
-[ "$SV_SMTP_CONNECTED" = 1 ] || fail "Keine SMTP-Verbindung zu $MAIL_HOST (${SV_SMTP_ERROR:-keine Antwort})" "No SMTP connection to $MAIL_HOST (${SV_SMTP_ERROR:-no answer})"
+smtp_session_or_fail later-step
 if [[ ${SV_RCPT_CODE[someone@elsewhere.example]} == 2* ]]; then
   hint "OFFENES RELAY: Ohne Anmeldung nimmt Postfix Mails an fremde Adressen an. Prüfen Sie mynetworks und smtpd_recipient_restrictions (… permit_sasl_authenticated, reject_unauth_destination)." \
        "OPEN RELAY: without authentication Postfix accepts mail for foreign addresses. Check mynetworks and smtpd_recipient_restrictions (… permit_sasl_authenticated, reject_unauth_destination)."
   fail "Relaying ohne Anmeldung wird angenommen" "Relaying without authentication is accepted"
 fi
+# Authentication only over TLS: without STARTTLS there is nothing to try.
+ehlo_has "$SV_SMTP_EHLO" STARTTLS || fail "Postfix bietet kein STARTTLS an – ohne TLS keine Anmeldung" "Postfix offers no STARTTLS – no authentication without TLS"
 smtp_tls_survey
 [ "$SV_TLS_OK" = 1 ] || fail "Keine Antwort auf EHLO nach STARTTLS (${SV_TLS_ERROR:-?})" "No answer to EHLO after STARTTLS (${SV_TLS_ERROR:-?})"
 [ -n "$SV_TLS_MECHS" ] || fail "Nach STARTTLS wird kein AUTH angeboten" "No AUTH offered after STARTTLS"

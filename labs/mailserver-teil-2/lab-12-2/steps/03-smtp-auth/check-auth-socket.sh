@@ -4,9 +4,13 @@
 # private/auth with mode 0600 owned by postfix is the way shown; another path used consistently on
 # both sides works as well, and so does Debian's sample listener (mode 0666).
 mapfile -t v < <(pc smtpd_sasl_path queue_directory smtpd_sasl_type)
-path=${v[0]:-private/auth}
-sock=$path
-[[ $sock == /* ]] || sock="${v[1]}/$path"
+sasl_socket
+path=$SASL_PATH sock=$SASL_SOCKET
+if [ "$SASL_CHROOT_MISS" = 1 ]; then
+  hint "smtpd_sasl_path = $path ist ein absoluter Pfad, aber smtpd läuft im chroot ${v[1]} und sucht dann ${v[1]}$path. Schreiben Sie ihn relativ zum Queue-Verzeichnis: smtpd_sasl_path = private/auth." \
+       "smtpd_sasl_path = $path is an absolute path, but smtpd runs in the chroot ${v[1]} and then looks for ${v[1]}$path. Write it relative to the queue directory: smtpd_sasl_path = private/auth."
+  fail "smtpd findet $path in seinem chroot nicht" "smtpd does not find $path in its chroot"
+fi
 if [[ $path == inet:* ]]; then
   hint "smtpd_sasl_path = $path verbindet Postfix über TCP mit Dovecot; die Folie verwendet den Unix-Socket private/auth." \
        "smtpd_sasl_path = $path connects Postfix to Dovecot over TCP; the slide uses the unix socket private/auth."
@@ -37,7 +41,11 @@ if ! [ -e /run/dovecot/master.pid ]; then
 fi
 listeners=$(doveconf -n 2>/dev/null | awk '/unix_listener/ { print $2 }' | grep -vE '^(auth-(client|login|master|userdb|worker|token-secret)|token-login|login|imap-master|dict|anvil|config|log|stats-.*|doveadm-server|imap-urlauth.*|indexer.*|lmtp|pop3|director.*|ipc)' | tr '\n' ' ')
 note "Dovecot unix_listeners besides its own: ${listeners:-none}"
-if [ -n "$listeners" ]; then
+if [[ " $listeners" == *" $sock "* ]]; then
+  # The configuration names the right file, but the running Dovecot has not read it yet.
+  hint "In Dovecots Konfiguration steht der unix_listener $sock, aber Dovecot hat sie seit der Änderung nicht neu gelesen: systemctl restart dovecot (oder doveadm reload)." \
+       "Dovecot's configuration has the unix_listener $sock, but Dovecot has not read it since the change: systemctl restart dovecot (or doveadm reload)."
+elif [ -n "$listeners" ]; then
   hint "Dovecot stellt einen Socket unter ${listeners% } bereit, Postfix fragt aber $sock (smtpd_sasl_path = $path, relativ zu ${v[1]}). Beide Seiten müssen denselben Pfad nennen – wie auf den Folien: unix_listener /var/spool/postfix/private/auth und smtpd_sasl_path = private/auth." \
        "Dovecot provides a socket at ${listeners% }, but Postfix asks $sock (smtpd_sasl_path = $path, relative to ${v[1]}). Both sides must name the same path – as on the slides: unix_listener /var/spool/postfix/private/auth and smtpd_sasl_path = private/auth."
 else
