@@ -4,7 +4,7 @@ import type { EnvironmentMachine, EnvironmentParams } from "@/lib/machines";
 import type { Course, Lab, Step, StepResult } from "@/lib/lab-schema";
 import { expect } from "vitest";
 import { EnvironmentManager } from "../docker/environments";
-import { runStepChecks, solveStep, type RunContext, type RunScriptFn } from "./check-runner";
+import { readInputs, runStepChecks, solveStep, type RunContext, type RunScriptFn } from "./check-runner";
 import { loadCourse } from "./load-course";
 
 export interface LabEnvironment extends RunContext {
@@ -12,6 +12,14 @@ export interface LabEnvironment extends RunContext {
   destroy(): Promise<void>;
   /** Runs a shell command in a machine as root; throws with its output when it exits non-zero. */
   sh(machine: EnvironmentMachine, script: string, timeoutMs?: number): Promise<string>;
+  /** When each input last changed, as the app saw it (filled by observe; empty: "since ever"). */
+  changedAt: Record<string, number>;
+  /**
+   * Reads the course's fingerprint as the app does after every command and notes which inputs
+   * changed (server/maillab/evaluation.ts): hints that quote mail.log then read only what happened
+   * since the last relevant change, as they do for a learner.
+   */
+  observe(): Promise<void>;
 }
 
 /**
@@ -44,12 +52,24 @@ export async function startLabEnvironment(course: Course = loadCourse()): Promis
   const info = await manager.create({ usePool: false });
   await manager.waitReady(info.id);
   const run: RunScriptFn = (envId, machine, job) => manager.runScript(envId, machine, job);
+  let seen: Record<string, string> | undefined;
   const env: LabEnvironment = {
     manager,
     run,
     envId: info.id,
     params: info.params as EnvironmentParams,
     course,
+    changedAt: {},
+    async observe() {
+      const inputs = await readInputs(env);
+      if (!inputs) throw new Error("the course's inputs script did not run");
+      const t = Date.now();
+      for (const [name, value] of Object.entries(inputs)) {
+        if (seen && seen[name] !== value) env.changedAt[name] = t;
+        else env.changedAt[name] ??= 0;
+      }
+      seen = inputs;
+    },
     async destroy() {
       await manager.destroy(info.id).catch(() => undefined);
       if (shared && --shared.users === 0) {
