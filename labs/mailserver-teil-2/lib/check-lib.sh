@@ -510,13 +510,13 @@ mail_log_since() {
 # postfix_log_problems EPOCH: Postfix's own complaints in mail.log since then (fatal, panic, error
 # and warning lines of its programs), each once and without the pid, the last three, oldest first.
 # Left out: consequences that say nothing about the cause (a process's exit status, the throttling
-# notice - the gate explains it -, postfix-script's "cannot execute postconf" after a parse error)
-# and OpenSSL's detail lines.
+# notice - the gate explains it -, postfix-script's "cannot execute postconf" after a parse error),
+# OpenSSL's detail lines, and a parameter set twice (every program says so; postconf_warnings does).
 postfix_log_problems() {
   mail_log_since "${1:-0}" | awk '
     match($0, / (postfix[a-z0-9\/-]*|postmulti|postconf)\[[0-9]+\]: (fatal|panic|error|warning): /) {
       m = substr($0, RSTART + 1); sub(/\[[0-9]+\]: /, ": ", m)
-      if (m ~ /warning: process .* exit status|bad command startup -- throttling|warning: TLS library problem|cannot execute \/usr\/sbin\/postconf/) next
+      if (m ~ /warning: process .* exit status|bad command startup -- throttling|warning: TLS library problem|cannot execute \/usr\/sbin\/postconf|overriding earlier entry/) next
       l[++n] = m
     }
     END {
@@ -537,7 +537,11 @@ explain_postfix() {
   local line msg what serious=1 w file
   while IFS= read -r w; do
     [ -n "$w" ] || continue
-    if [[ $w == *"unused parameter: "* ]]; then
+    if [[ $w == *"overriding earlier entry: "* ]]; then
+      what=${w#*overriding earlier entry: }; what=${what%%=*}
+      hint "postconf warnt: „$w“ – $what steht zweimal in main.cf; es gilt die spätere Zeile. Löschen Sie die andere, damit main.cf zeigt, was gilt." \
+           "postconf warns: \"$w\" – $what is in main.cf twice; the later line applies. Delete the other one, so that main.cf shows what applies."
+    elif [[ $w == *"unused parameter: "* ]]; then
       what=${w#*unused parameter: }; what=${what%%=*}
       hint "postconf warnt: „$w“ – einen Parameter $what kennt Postfix nicht, er wirkt also nicht: ein Tippfehler im Namen? (postconf -d zeigt alle Namen, man 5 postconf erklärt sie.)" \
            "postconf warns: \"$w\" – Postfix has no parameter $what, so it has no effect: a typo in the name? (postconf -d lists every name, man 5 postconf explains them.)"
@@ -561,8 +565,8 @@ explain_postfix() {
         serious=0 what=${line#*unknown smtpd restriction: }
         hint "mail.log: „$line“ – $what ist keine Postfix-Restriktion, ein Tippfehler? Postfix antwortet dann auf RCPT mit „451 4.3.5 Server configuration error“. Korrigieren Sie die Schreibweise (man 5 postconf), dann postfix reload." \
              "mail.log: \"$line\" – $what is no Postfix restriction, a typo? Postfix then answers RCPT with \"451 4.3.5 Server configuration error\". Fix the spelling (man 5 postconf), then postfix reload." ;;
-      *"no local interface found for "*)
-        serious=0 what=${line##*found for }
+      *"no local interface found for "*|*"inet_interfaces: host not found: "*)
+        serious=0 what=${line##*found for }; what=${what##*host not found: }
         hint "mail.log: „$line“ – inet_interfaces nennt $what, aber mail hat diese Adresse nicht (mail: $MAILLAB_MAIL_IP). So startet Postfix nicht neu. Setzen Sie inet_interfaces = all (oder $MAILLAB_MAIL_IP), dann systemctl restart postfix." \
              "mail.log: \"$line\" – inet_interfaces names $what, but mail has no such address (mail: $MAILLAB_MAIL_IP). Postfix does not restart like this. Set inet_interfaces = all (or $MAILLAB_MAIL_IP), then systemctl restart postfix." ;;
       *"bad mask length"*|*"bad net/mask pattern"*|*"bad address pattern"*)

@@ -233,6 +233,14 @@ export const LAB_CASES: LabCase[] = [
     ],
   },
   {
+    id: "inet-typo-value",
+    at: "inet-interfaces",
+    origin: "beyond",
+    student: "mistypes the value (inet_interfaces = alll) and restarts",
+    do: [mail("postconf -e 'inet_interfaces = alll'; systemctl restart postfix; true")],
+    expect: [{ step: "inet-interfaces", check: "smtp-banner", verdict: "fail", hints: ["host not found: alll", "inet_interfaces = all"] }],
+  },
+  {
     id: "inet-typo-name",
     at: "inet-interfaces",
     origin: "beyond",
@@ -319,6 +327,32 @@ export const LAB_CASES: LabCase[] = [
     student: "adds a misspelt domain (example.tset instead of example.test) and reloads",
     do: [mail("postconf -e \"mydestination = \\$myhostname, localhost, $(echo {{domain}} | sed 's/test$/tset/')\" && postfix reload")],
     expect: [{ step: "mydestination", check: "local-recipients", verdict: "fail", hints: [{ de: "mydestination enthält {{domain}} nicht", en: "mydestination does not contain {{domain}}" }] }],
+  },
+  {
+    id: "md-second-line",
+    at: "mydestination",
+    origin: "beyond",
+    student: "adds a second mydestination line with the domain at the end of main.cf (the old line stays above) and reloads",
+    do: [appendMainCf(["mydestination = $myhostname, localhost.localdomain, localhost, {{domain}}"])],
+    expect: [{ step: "mydestination", verdict: "pass" }],
+  },
+  {
+    id: "md-overridden-line",
+    at: "mydestination",
+    origin: "beyond",
+    student: "adds the domain to the mydestination line, but an old mydestination line further down overrides it",
+    do: [
+      mail("sed -i 's/^mydestination = .*/&, {{domain}}/' /etc/postfix/main.cf"),
+      appendMainCf(["mydestination = $myhostname, localhost"]),
+    ],
+    expect: [
+      {
+        step: "mydestination",
+        check: "local-recipients",
+        verdict: "fail",
+        hints: ["overriding earlier entry", { de: "steht zweimal in main.cf", en: "is in main.cf twice" }, { de: "mydestination enthält {{domain}} nicht", en: "mydestination does not contain {{domain}}" }],
+      },
+    ],
   },
   {
     id: "md-relay-domains",
@@ -829,6 +863,19 @@ export const LAB_CASES: LabCase[] = [
     do: [
       listener(["unix_listener /var/spool/postfix/private/dovecot-auth {", "  mode = 0600", "  user = postfix", "  group = postfix", "}"]),
       solveMainCf("private/dovecot-auth"),
+    ],
+    expect: [{ step: "smtp-auth", verdict: "pass" }],
+  },
+  {
+    id: "auth-listener-local-conf",
+    at: "smtp-auth",
+    origin: "beyond",
+    student: "puts the service auth { unix_listener … } block into /etc/dovecot/local.conf instead of 10-master.conf",
+    do: [
+      mail(
+        "printf '%s\\n' 'service auth {' '  unix_listener /var/spool/postfix/private/auth {' '    mode = 0600' '    user = postfix' '    group = postfix' '  }' '}' >/etc/dovecot/local.conf && systemctl restart dovecot",
+      ),
+      solveMainCf("private/auth"),
     ],
     expect: [{ step: "smtp-auth", verdict: "pass" }],
   },
