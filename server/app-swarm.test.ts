@@ -23,7 +23,7 @@ let app: App | undefined;
 let cluster: SwarmCluster;
 
 function config() {
-  return parseConfig({
+  const env: Record<string, string> = {
     MAILLAB_DATA_DIR: dataDir,
     MAILLAB_RUNTIME: "swarm",
     MAILLAB_SWARM_MANAGER: devSwarm!.swarm.manager,
@@ -32,7 +32,8 @@ function config() {
     MAILLAB_SUBNET_POOL: devSwarm!.subnetPool,
     MAILLAB_WARM_POOL: "0",
     MAILLAB_INSTRUCTOR_PASSWORD: "swarm-test-password",
-  } as NodeJS.ProcessEnv);
+  };
+  return parseConfig(env as NodeJS.ProcessEnv);
 }
 
 async function startApp(): Promise<App> {

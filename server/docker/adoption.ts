@@ -31,16 +31,20 @@ export interface ListedContainer {
   Labels: Record<string, string>;
 }
 
-export interface AdoptableEnvironment {
+/** What adoption learns of an environment, whatever its machines are (containers here, services in Swarm mode). */
+export interface AdoptableBase {
   id: string;
   params: EnvironmentParams;
   extra: Record<string, string>;
   createdAt: number;
   bornInPool: boolean;
-  /** Still waiting in the warm pool: both containers carry pool names. */
+  /** Still waiting in the warm pool (containers: pool names; services: no maillab.claimed). */
   pooled: boolean;
-  /** A claim was interrupted between its two renames: finish renaming. */
+  /** A claim was interrupted halfway (between renames; between label updates): finish it. */
   halfClaimed: boolean;
+}
+
+export interface AdoptableEnvironment extends AdoptableBase {
   /** The probe is missing on environments created before it existed: the manager adds it. */
   machines: Record<"mail" | "partner", AdoptedMachine> & { probe?: AdoptedMachine };
 }
@@ -72,34 +76,48 @@ export interface Classification {
  * - with `isKnown`, a handed-out environment it does not know → remove;
  * - an unclaimed pool member that is not running → remove (rebuilding is cheaper than resuming).
  */
-export function classifyListing(
-  networks: readonly ListedNetwork[],
-  containers: readonly ListedContainer[],
-  { scope, isKnown }: { scope: string; isKnown?: (id: string) => boolean },
-): Classification {
-  interface Group {
-    networks: ListedNetwork[];
-    containers: Partial<Record<EnvironmentMachine, ListedContainer>>;
-    strays: ListedContainer[];
-  }
-  const groups = new Map<string, Group>();
+/** One environment's objects in a listing: its networks, a machine's object (container, service) each, and strays. */
+export interface EnvironmentGroup<N, T> {
+  networks: N[];
+  machines: Partial<Record<EnvironmentMachine, T>>;
+  strays: T[];
+}
+
+/** Groups a listing's networks and machine objects (containers; services in Swarm mode) of one scope by environment id. */
+export function groupByEnvironment<N extends { Labels?: Record<string, string> }, T>(
+  networks: readonly N[],
+  objects: readonly T[],
+  labelsOf: (object: T) => Record<string, string> | undefined,
+  scope: string,
+): Map<string, EnvironmentGroup<N, T>> {
+  const groups = new Map<string, EnvironmentGroup<N, T>>();
   const group = (id: string) => {
     let g = groups.get(id);
-    if (!g) groups.set(id, (g = { networks: [], containers: {}, strays: [] }));
+    if (!g) groups.set(id, (g = { networks: [], machines: {}, strays: [] }));
     return g;
   };
   for (const network of networks) {
     const id = network.Labels?.[LABEL_ENVIRONMENT];
     if (id && network.Labels?.[LABEL_SCOPE] === scope) group(id).networks.push(network);
   }
-  for (const container of containers) {
-    const id = container.Labels[LABEL_ENVIRONMENT];
-    if (!id || container.Labels[LABEL_SCOPE] !== scope) continue;
-    const machine = container.Labels[LABEL_MACHINE] as EnvironmentMachine | undefined;
+  for (const object of objects) {
+    const labels = labelsOf(object) ?? {};
+    const id = labels[LABEL_ENVIRONMENT];
+    if (!id || labels[LABEL_SCOPE] !== scope) continue;
+    const machine = labels[LABEL_MACHINE] as EnvironmentMachine | undefined;
     const g = group(id);
-    if (machine && ENVIRONMENT_MACHINES.includes(machine) && !g.containers[machine]) g.containers[machine] = container;
-    else g.strays.push(container);
+    if (machine && ENVIRONMENT_MACHINES.includes(machine) && !g.machines[machine]) g.machines[machine] = object;
+    else g.strays.push(object);
   }
+  return groups;
+}
+
+export function classifyListing(
+  networks: readonly ListedNetwork[],
+  containers: readonly ListedContainer[],
+  { scope, isKnown }: { scope: string; isKnown?: (id: string) => boolean },
+): Classification {
+  const groups = groupByEnvironment(networks, containers, (c) => c.Labels, scope);
 
   const result: Classification = { adopt: [], remove: [] };
   for (const [id, g] of groups) {
@@ -107,11 +125,11 @@ export function classifyListing(
       result.remove.push({
         id,
         reason,
-        containerIds: [...Object.values(g.containers), ...g.strays].map((c) => c.Id),
+        containerIds: [...Object.values(g.machines), ...g.strays].map((c) => c.Id),
         networkIds: g.networks.map((n) => n.Id),
       });
     const network = g.networks.length === 1 ? g.networks[0] : undefined;
-    const { mail, partner, probe } = g.containers;
+    const { mail, partner, probe } = g.machines;
     const params = parseParamsLabel(network?.Labels?.[LABEL_PARAMS]) ?? parseParamsLabel(mail?.Labels[LABEL_PARAMS]);
     if (!network || !mail || !partner || !params || g.strays.length > 0) {
       leftover("half-created");

@@ -1,6 +1,16 @@
 // Small pieces the environment runtimes share (./environments.ts, ./swarm-environments.ts): Docker error
 // handling, one operation at a time per environment, and the line of learner-facing creates.
 
+export class EnvironmentError extends Error {
+  constructor(
+    message: string,
+    readonly code: "not-found" | "not-running" | "failed",
+  ) {
+    super(message);
+    this.name = "EnvironmentError";
+  }
+}
+
 export function statusCode(error: unknown): number | undefined {
   return (error as { statusCode?: number })?.statusCode;
 }

@@ -7,33 +7,29 @@
 // containers are created at once, then both containers started at once, with no inspect round trips
 // on the way; a warm pool member is claimed by renaming its two containers (in parallel, ~30 ms).
 import Dockerode from "dockerode";
-import { ENVIRONMENT_MACHINES, environmentIdSchema, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
+import { ENVIRONMENT_MACHINES, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
 import { classifyListing } from "./adoption";
-import { buildContainerOptions, machineImage, READY_FILE, stopTimeoutS } from "./container-config";
+import { buildContainerOptions, machineImage, stopTimeoutS } from "./container-config";
 import { watchContainerEvents, type ContainerEvent } from "./docker-events";
-import { CheckChannel, type ScriptJob, type ScriptRun } from "./check-channel";
-import { describeEnforcement, detectDiskEnforcement, type DiskEnforcement, type DiskLimitOptions, type DiskStatus } from "./disk-limits";
-import { DiskWatchdog, usedBytes, type DiskUsage, type WatchedEnvironment } from "./disk-watchdog";
-import { execInContainer, type ExecOptions, type ExecResult } from "./exec";
-import { DEFAULT_SUBNET_POOL, installHostFirewall, setLabAddressPool, type HostFirewallResult } from "./host-firewall";
+import { detectDiskEnforcement, type DiskEnforcement, type DiskLimitOptions } from "./disk-limits";
+import type { WatchedEnvironment } from "./disk-watchdog";
+import { EnvironmentBase, type BaseMachine, type BaseRecord, type ChangeOf, type InfoOf } from "./environment-base";
+import { EnvironmentError, message, settleAll, statusCode, tolerate } from "./env-support";
+import { installHostFirewall, type HostFirewallResult } from "./host-firewall";
 import {
   LABEL_DISK_LIMIT,
   LABEL_ENVIRONMENT,
   LABEL_MACHINE,
   LABEL_SCOPE,
-  assertNoReservedLabels,
   containerLabels,
   containerName,
   networkLabels,
   networkName,
   poolContainerName,
-  scopeOf,
-  type EnvironmentLabelInput,
 } from "./labels";
-import { generateEnvironmentId, generateParams } from "./params";
-import { planReap, reapIntervalMs, startReaper } from "./reaper";
-import { SubnetPool, hostAddress } from "./subnet-pool";
-import { WarmPool } from "./warm-pool";
+import { hostAddress } from "./subnet-pool";
+
+export { EnvironmentError } from "./env-support";
 
 export type EnvironmentStatus = "creating" | "running" | "stopped" | "error" | "missing";
 
@@ -48,20 +44,7 @@ export interface EnvironmentTimings {
   fromPool: boolean;
 }
 
-export interface EnvironmentInfo {
-  id: string;
-  status: EnvironmentStatus;
-  params: EnvironmentParams;
-  /** The caller's labels given at create (and the manager's own `labels` option). */
-  labels: Record<string, string>;
-  /** ms since the epoch, from the Docker label (survives restarts). */
-  createdAt: number;
-  lastActiveAt: number;
-  timings: EnvironmentTimings;
-  error?: string;
-  /** What happened to the machines that their users should be told (see EnvironmentNotice). */
-  notice?: EnvironmentNotice;
-}
+export type EnvironmentInfo = InfoOf<EnvironmentNotice>;
 
 /**
  * Something that happened to an environment's machines outside its users' own actions, for the
@@ -78,12 +61,7 @@ export type EnvironmentNotice =
   | { kind: "machine-exited"; at: number; machine: EnvironmentMachine; exitCode: number | null; oom: boolean }
   | { kind: "machine-removed"; at: number; machine: EnvironmentMachine };
 
-export interface StatusChange {
-  id: string;
-  status: EnvironmentStatus;
-  previous: EnvironmentStatus;
-  notice?: EnvironmentNotice;
-}
+export type StatusChange = ChangeOf<EnvironmentNotice>;
 
 export interface EnvironmentManagerOptions {
   /** IPv4 pool the environments' /28 networks come from. Default 10.213.0.0/16 (4096 environments). */
@@ -112,7 +90,7 @@ export interface EnvironmentManagerOptions {
   images?: Partial<Record<EnvironmentMachine, string>>;
   /** Command per machine, overriding the image's (development: ["sleep", "infinity"]). */
   commands?: Partial<Record<EnvironmentMachine, string[]>>;
-  /** Learner-facing creates running at once; more wait in line (see MAX_PARALLEL_CREATES). */
+  /** Learner-facing creates running at once; more wait in line (see MAX_PARALLEL_CREATES in ./environment-base.ts). */
   maxParallelCreates?: number;
   /** Disk limit per environment (./disk-limits.ts); none when absent. The watchdog's intervals are for tests. */
   disk?: DiskLimitOptions & { tickMs?: number; layerIntervalMinMs?: number; layerDutyFactor?: number };
@@ -138,143 +116,26 @@ export interface InitReport {
   firewall: HostFirewallResult | null;
 }
 
-export class EnvironmentError extends Error {
-  constructor(
-    message: string,
-    readonly code: "not-found" | "not-running" | "failed",
-  ) {
-    super(message);
-    this.name = "EnvironmentError";
-  }
-}
-
-/** Default learner-facing creates at once: on 2 cores, 4 in parallel keep the engine busy while the first in line stay fast. */
-const MAX_PARALLEL_CREATES = 4;
 /** Docker answers "Pool overlaps" when a subnet is taken by a network we did not see; try this many others. */
 const SUBNET_ATTEMPTS = 8;
-const DEFAULT_IDLE_STOP_MS = 30 * 60_000;
-const DEFAULT_TTL_MS = 14 * 24 * 60 * 60_000;
-/** Reaper stops/destroys at once: each docker stop waits for the services' shutdown (machine-spec stopTimeoutS). */
-const REAP_PARALLEL = 4;
-/** After a resume from a disk-limit stop, the time to find and delete the big files before the watchdog
- * stops the machines again... */
-const DISK_CLEANUP_GRACE_MS = 5 * 60_000;
-/** ...provided they grow by no more than this meanwhile (logs, an editor's swap file), so a resume is
- * no way around the limit. */
-const DISK_CLEANUP_SLACK_BYTES = 64 * 1024 * 1024;
-/** waitReady default: the image's init starts syslog and Postfix in ~1-3 s; 60 s covers a loaded engine. */
-const DEFAULT_READY_TIMEOUT_MS = 60_000;
 
-interface MachineState {
+interface MachineState extends BaseMachine {
   containerId: string;
-  state: "running" | "stopped" | "missing";
   /** Created with a hard disk limit: the watchdog need not measure its writable layer. */
   diskLimited: boolean;
-  /** Docker said "oom" for it since it last started (its next "die" was the kernel's OOM kill). */
-  oom?: boolean;
 }
 
-interface EnvRecord {
-  id: string;
-  params: EnvironmentParams;
-  extra: Record<string, string>;
-  createdAt: number;
-  lastActiveAt: number;
-  /** Born in the warm pool (its Docker objects carry maillab.pool=1). */
-  bornInPool: boolean;
-  /** Waiting unclaimed in the pool (its containers still have pool names). */
-  pooled: boolean;
-  status: EnvironmentStatus;
-  machines: Partial<Record<EnvironmentMachine, MachineState>>;
-  timings: EnvironmentTimings;
-  error?: string;
-  /** Serialises operations on one environment. */
-  lock: Promise<void>;
-  busy: number;
-  /** Every machine has reported ready since it last started: waitReady() needs no exec. */
-  ready: boolean;
-  notice?: EnvironmentNotice;
-}
+/** Born in the warm pool: its Docker objects carry maillab.pool=1; waiting unclaimed: its containers still have pool names. */
+type EnvRecord = BaseRecord<MachineState, EnvironmentNotice>;
 
-function statusCode(error: unknown): number | undefined {
-  return (error as { statusCode?: number })?.statusCode;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Ignores "not found" (already gone) and "not modified" (already started/stopped). */
-async function tolerate(promise: Promise<unknown>, codes: number[] = [304, 404]): Promise<void> {
-  try {
-    await promise;
-  } catch (error) {
-    if (!codes.includes(statusCode(error) ?? 0)) throw error;
-  }
-}
-
-/** Like Promise.all, but waits for every promise before rejecting: no create is still in flight when
- * the caller cleans up after a failure (else a container could appear after its removal). */
-async function settleAll<T extends unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
-  const results = await Promise.allSettled(promises);
-  const failed = results.find((r) => r.status === "rejected");
-  if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as T;
-}
-
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-export class EnvironmentManager {
+export class EnvironmentManager extends EnvironmentBase<MachineState, EnvironmentNotice, EnvRecord> {
   readonly docker: Dockerode;
-  private readonly subnets: SubnetPool;
-  private readonly envs = new Map<string, EnvRecord>();
-  private readonly listeners = new Set<(change: StatusChange) => void>();
-  /** Check channels by `<id>/<machine>` (./check-channel.ts), opened on first use. */
-  private readonly channels = new Map<string, CheckChannel>();
-  /** Engine round trips for commands: one-shot execs and channel opens (the bench reports them). */
-  private readonly counters = { execs: 0, channelOpens: 0, scripts: 0 };
-  private readonly pool: WarmPool;
-  private readonly idleStopMs: number;
-  private readonly ttlMs: number;
-  private readonly log: (line: string) => void;
-  private readonly maxParallel: number;
-  private readonly scope: string;
-  private readonly subnetPool: string;
   private initPromise: Promise<InitReport> | undefined;
-  private reaper: { stop(): void } | undefined;
   private events: ReturnType<typeof watchContainerEvents> | undefined;
-  private disk: Promise<DiskEnforcement> | undefined;
-  private diskOutcome: DiskStatus | undefined;
-  private watchdog: DiskWatchdog | undefined;
-  private disposed = false;
-  /** Learner-facing creates in flight and those waiting for a slot. */
-  private activeCreates = 0;
-  private readonly createQueue: Array<() => void> = [];
-  private quietWaiters: Array<() => void> = [];
 
   constructor(private readonly options: EnvironmentManagerOptions = {}) {
+    super(options);
     this.docker = new Dockerode(options.dockerOptions);
-    this.subnetPool = options.subnetPool ?? DEFAULT_SUBNET_POOL;
-    this.subnets = new SubnetPool(this.subnetPool);
-    // The manager guarding the host also tells isLabAddress() its pool (test managers opt out of both).
-    if (options.hostFirewall !== false) setLabAddressPool(this.subnetPool);
-    this.idleStopMs = options.idleStopMs ?? DEFAULT_IDLE_STOP_MS;
-    this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
-    this.maxParallel = options.maxParallelCreates ?? MAX_PARALLEL_CREATES;
-    this.log = options.log ?? ((line) => console.log(`[environments] ${line}`));
-    if (options.labels) assertNoReservedLabels(options.labels);
-    this.scope = scopeOf(options.labels);
-    this.pool = new WarmPool({
-      createMember: async () => {
-        await this.init(); // subnets seeded and adoption done before the first member
-        return (await this.build({ pool: true, extra: {} })).id;
-      },
-      destroyMember: (id) => this.destroy(id),
-      whenQuiet: () => this.whenQuiet(),
-      log: this.log,
-    });
   }
 
   // ---------------------------------------------------------------- start-up
@@ -325,13 +186,13 @@ export class EnvironmentManager {
       this.envs.set(found.id, record);
       if (found.pooled) this.pool.add(found.id);
       // A crash between the two renames of a claim: finish it, so containerName() is right for both.
-      if (found.halfClaimed) removals.push(this.renameToClaimed(record).catch((e) => this.log(`finishing claim of ${found.id}: ${message(e)}`)));
+      if (found.halfClaimed) removals.push(this.markClaimed(record).catch((e) => this.log(`finishing claim of ${found.id}: ${message(e)}`)));
     }
     const adopted = adopt.filter((e) => !e.pooled).map((e) => e.id);
     const removed = remove.map((e) => e.id);
     await Promise.all(removals);
 
-    this.reaper = startReaper(() => this.reap(), reapIntervalMs({ idleStopMs: this.idleStopMs, ttlMs: this.ttlMs }));
+    this.startReaping();
     this.pool.setTarget(this.options.poolSize ?? 0, { trim: false });
     if (adopted.length || removed.length) this.log(`adopted ${adopted.length}, removed ${removed.length}, pool ${this.pool.status().ready}`);
     return { adopted, removed, pool: this.pool.status().ready, firewall: await firewall };
@@ -340,98 +201,29 @@ export class EnvironmentManager {
   /** Every subnet Docker uses, ours or not, is off limits. Returns the listing. */
   private async markEngineSubnetsUsed(): Promise<Dockerode.NetworkInspectInfo[]> {
     const networks = await this.docker.listNetworks();
-    for (const network of networks) for (const config of network.IPAM?.Config ?? []) if (config.Subnet) this.subnets.markUsed(config.Subnet);
+    this.markSubnetsUsed(networks);
     return networks;
   }
 
-  /** Docker filter for this manager's containers (see LABEL_SCOPE). */
-  private ownLabelFilter(): string[] {
-    return [LABEL_ENVIRONMENT, `${LABEL_SCOPE}=${this.scope}`];
-  }
-
   /** Stops timers, the event watch and the pool; environments stay as they are (adopted at next start). */
-  dispose(): void {
-    this.disposed = true;
-    for (const channel of this.channels.values()) channel.close();
-    this.channels.clear();
-    this.reaper?.stop();
+  override dispose(): void {
+    super.dispose();
     this.events?.close();
-    this.watchdog?.stop();
-    this.pool.dispose();
-    this.listeners.clear();
   }
 
   // ---------------------------------------------------------------- queries
 
-  get(id: string): EnvironmentInfo | undefined {
-    const record = this.envs.get(id);
-    return record && !record.pooled ? this.info(record) : undefined;
-  }
-
-  /** Every environment handed out (warm-pool members waiting to be claimed are not listed). */
-  list(): EnvironmentInfo[] {
-    return [...this.envs.values()].filter((r) => !r.pooled).map((r) => this.info(r));
-  }
-
-  status(id: string): EnvironmentStatus {
-    const record = this.envs.get(id);
-    return record && !record.pooled ? record.status : "missing";
-  }
-
-  /** What happened to the environment's machines that its users should be told, if anything. */
-  notice(id: string): EnvironmentNotice | undefined {
-    const record = this.envs.get(id);
-    return record && !record.pooled ? record.notice : undefined;
-  }
-
-  /**
-   * How this manager limits each environment's disk (./disk-limits.ts), found once (needs the lab
-   * images: the app asks when they are ready, and every create waits for it); starts the disk
-   * watchdog. Rejects when `disk.mode` is "hard" and the engine cannot (creates fail with the reason).
-   */
-  diskEnforcement(): Promise<DiskEnforcement> {
-    const options = this.options.disk;
-    if (!options || options.limitBytes <= 0) {
-      this.diskOutcome = { kind: "none", limitBytes: 0, reason: "no limit configured (MAILLAB_DISK_LIMIT_MB=0)" };
-      return Promise.resolve({ kind: "none", limitBytes: 0, reason: this.diskOutcome.reason! });
-    }
-    this.disk ??= detectDiskEnforcement(this.docker, {
+  /** A hard limit where a probe container shows the engine enforces one, else the watchdog (./disk-limits.ts). */
+  protected findDiskEnforcement(options: DiskLimitOptions): Promise<DiskEnforcement> {
+    return detectDiskEnforcement(this.docker, {
       ...options,
       images: Object.fromEntries(ENVIRONMENT_MACHINES.map((m) => [m, this.options.images?.[m] ?? machineImage(m)])) as Record<EnvironmentMachine, string>,
       labels: { [LABEL_SCOPE]: this.scope },
-    }).then(
-      (enforcement) => {
-        this.log(describeEnforcement(enforcement));
-        this.diskOutcome = { kind: enforcement.kind, limitBytes: enforcement.limitBytes, reason: enforcement.reason };
-        if (!this.disposed && !this.watchdog) {
-          this.watchdog = new DiskWatchdog({
-            docker: this.docker,
-            limitBytes: enforcement.limitBytes,
-            dockerRoot: enforcement.dockerRoot,
-            environments: () => this.watchedEnvironments(),
-            onOver: (id, usage) => void this.onDiskOver(id, usage),
-            onUnder: (id) => this.onDiskUnder(id),
-            log: this.log,
-            tickMs: options.tickMs,
-            layerIntervalMinMs: options.layerIntervalMinMs,
-            layerDutyFactor: options.layerDutyFactor,
-          });
-          this.watchdog.start();
-        }
-        return enforcement;
-      },
-      (error: unknown) => {
-        this.disk = undefined; // an engine hiccup: the next create tries again
-        this.diskOutcome = { error: message(error) };
-        throw new EnvironmentError(`disk limits: ${message(error)}`, "failed");
-      },
-    );
-    return this.disk;
+    });
   }
 
-  /** The outcome of diskEnforcement() so far (for /api/health); undefined before it was asked. */
-  diskStatus(): DiskStatus | undefined {
-    return this.diskOutcome;
+  protected watchdogEngine(): Dockerode {
+    return this.docker;
   }
 
   /** Container name for `docker exec -it <name> …` (terminals). */
@@ -439,113 +231,11 @@ export class EnvironmentManager {
     return this.envs.get(id)?.pooled ? poolContainerName(id, machine) : containerName(id, machine);
   }
 
-  /** Marks activity: resets the idle-stop and TTL clocks. */
-  touch(id: string): void {
-    const record = this.envs.get(id);
-    if (record) record.lastActiveAt = Date.now();
-  }
-
-  onChange(listener: (change: StatusChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  poolStatus(): { ready: number; target: number } {
-    const { ready, target } = this.pool.status();
-    return { ready, target };
-  }
-
-  /** Keeps `n` ready environments in the warm pool (built one at a time in the background). */
-  fillPool(n: number): void {
-    this.pool.setTarget(n);
-  }
-
-  /** Resolves when the pool has reached its target (benchmarks, tests, pre-warming before class). */
-  poolSettled(): Promise<void> {
-    return this.pool.settled();
-  }
-
   // ---------------------------------------------------------------- lifecycle
 
-  /** A new environment, running and attachable; from the warm pool when one is ready. */
-  async create(options: CreateOptions = {}): Promise<EnvironmentInfo> {
-    const requestedAt = now();
-    await this.init();
-    const extra = options.labels ?? {};
-    assertNoReservedLabels(extra);
-    if (options.usePool !== false && Object.keys(extra).length === 0) {
-      const claimed = await this.claimFromPool(requestedAt);
-      if (claimed) return claimed;
-    }
-    await this.acquireCreateSlot();
-    try {
-      return this.info(await this.build({ pool: false, extra, requestedAt }));
-    } finally {
-      this.releaseCreateSlot();
-    }
-  }
-
-  /** Waits until `/run/maillab/ready` exists in the machines (services started by the image's init). */
-  async waitReady(id: string, { timeoutMs = DEFAULT_READY_TIMEOUT_MS, machines = ENVIRONMENT_MACHINES }: { timeoutMs?: number; machines?: readonly EnvironmentMachine[] } = {}): Promise<void> {
-    const record = this.envs.get(id);
-    // Asked before every evaluation: once the machines are up, answer without a round trip.
-    if (record?.ready && record.status === "running") return;
-    const poll = `while [ ! -e ${READY_FILE} ]; do sleep 0.05; done`;
-    await Promise.all(
-      machines.map(async (machine) => {
-        const result = await this.exec(id, machine, ["sh", "-c", poll], { timeoutMs });
-        if (result.exitCode !== 0) {
-          throw new EnvironmentError(`environment ${id}: ${machine} not ready after ${timeoutMs / 1000} s (${result.timedOut ? "timed out" : `exit ${result.exitCode}`})`, "failed");
-        }
-      }),
-    );
-    if (record && machines.length === ENVIRONMENT_MACHINES.length && record.status === "running") record.ready = true;
-  }
-
-  /** Runs a command in a machine (checks, solve scripts). Throws EnvironmentError when the environment is not running. */
-  async exec(id: string, machine: EnvironmentMachine, cmd: string[], options?: ExecOptions): Promise<ExecResult> {
-    const record = this.envs.get(id);
-    if (!record) throw new EnvironmentError(`no environment ${id}`, "not-found");
-    if (record.machines[machine]?.state !== "running") throw new EnvironmentError(`environment ${id} is ${record.status}: ${machine} is not running`, "not-running");
-    this.counters.execs++;
-    try {
-      return await execInContainer(this.docker, this.docker.getContainer(this.containerName(id, machine)), cmd, options);
-    } catch (error) {
-      if (statusCode(error) === 409 || statusCode(error) === 404) throw new EnvironmentError(`environment ${id}: ${machine} is not running`, "not-running");
-      throw error;
-    }
-  }
-
-  /**
-   * Runs a check (or explain, or solve) script in a machine over its long-lived channel: no engine
-   * round trip once the channel is open. Never throws for the script; a machine that is not running
-   * gives exit code -1 with the reason.
-   */
-  async runScript(id: string, machine: EnvironmentMachine, job: ScriptJob): Promise<ScriptRun> {
-    const record = this.envs.get(id);
-    if (!record || record.machines[machine]?.state !== "running") {
-      return { exitCode: -1, output: `maillab: ${machine} is not running\n`, durationMs: 0, timedOut: false };
-    }
-    const key = `${id}/${machine}`;
-    let channel = this.channels.get(key);
-    if (!channel) {
-      channel = new CheckChannel(this.docker, () => this.containerName(id, machine), this.log, () => this.counters.channelOpens++);
-      this.channels.set(key, channel);
-    }
-    this.counters.scripts++;
-    return channel.run(job);
-  }
-
-  /** Engine round trips so far: one-shot execs, channel opens, and scripts run over channels. */
-  commandStats(): { execs: number; channelOpens: number; scripts: number } {
-    return { ...this.counters };
-  }
-
-  private closeChannels(id: string): void {
-    for (const machine of ENVIRONMENT_MACHINES) {
-      this.channels.get(`${id}/${machine}`)?.close();
-      this.channels.delete(`${id}/${machine}`);
-    }
+  protected machineTarget(record: EnvRecord, machine: EnvironmentMachine): { docker: Dockerode; container: () => string } {
+    // Asked at each open: a warm-pool member is renamed when it is claimed.
+    return { docker: this.docker, container: () => this.containerName(record.id, machine) };
   }
 
   /** docker stop both machines: their files are kept, resume() brings them back. */
@@ -589,144 +279,47 @@ export class EnvironmentManager {
     });
   }
 
-  /**
-   * Fresh containers with the same id, params and network: the learner's task text stays valid.
-   * An environment whose Docker objects are all gone (engine wiped, removed by hand) is rebuilt when
-   * the caller still has its `params` (e.g. from the database); if its subnet has been taken in the
-   * meantime it gets another one (domain, users and passwords stay). Resolves with the environment.
-   */
-  async reset(id: string, { params }: { params?: EnvironmentParams } = {}): Promise<EnvironmentInfo> {
-    if (!this.envs.has(id) && params) {
-      if (!environmentIdSchema.safeParse(id).success) throw new EnvironmentError(`not an environment id: ${id}`, "not-found");
-      await this.init();
-      await this.acquireCreateSlot();
-      try {
-        // Checked again after the waits: a concurrent rebuild of the same id must not build twice.
-        if (!this.envs.has(id)) {
-          const subnet = this.subnets.take(params.subnet) ? params.subnet : this.subnets.allocate();
-          const moved = { ...params, subnet, mailIp: hostAddress(subnet, 2), partnerIp: hostAddress(subnet, 3) };
-          return this.info(await this.build({ pool: false, extra: {}, id, params: moved }));
-        }
-      } finally {
-        this.releaseCreateSlot();
-      }
-    }
-    await this.operate(id, async (record) => {
-      this.closeChannels(id);
-      this.setStatus(record, "creating");
-      try {
-        await Promise.all(ENVIRONMENT_MACHINES.map((machine) => tolerate(this.docker.getContainer(this.containerName(id, machine)).remove({ force: true }), [404])));
-        await this.ensureNetwork(record);
-        await this.startMachines(record, false);
-        record.lastActiveAt = Date.now();
-        record.notice = undefined;
-        this.setStatus(record, "running");
-      } catch (error) {
-        this.setStatus(record, "error", message(error));
-        throw error;
-      }
-    });
-    return this.info(this.envs.get(id)!);
-  }
-
-  /** Removes the containers and the network. Unknown ids are removed by name too (idempotent). */
-  async destroy(id: string): Promise<void> {
-    const record = this.envs.get(id);
-    if (!record) {
-      await this.removeObjects(ENVIRONMENT_MACHINES.flatMap((m) => [containerName(id, m), poolContainerName(id, m)]), [networkName(id)]);
-      return;
-    }
-    await this.withLock(record, async () => {
-      if (this.envs.get(id) !== record) return;
-      this.pool.remove(id);
-      this.closeChannels(id);
-      await this.removeObjects(ENVIRONMENT_MACHINES.map((m) => this.containerName(id, m)), [networkName(id)]);
-      this.subnets.release(record.params.subnet);
-      this.envs.delete(id);
-      this.setStatus(record, "missing");
-    });
-  }
-
   // ---------------------------------------------------------------- internals: building
 
-  private newRecord(id: string, params: EnvironmentParams, extra: Record<string, string>, createdAt: number, bornInPool: boolean, pooled: boolean): EnvRecord {
-    return {
-      id,
-      params,
-      extra,
-      createdAt,
-      lastActiveAt: Date.now(),
-      bornInPool,
-      pooled,
-      status: "creating",
-      machines: {},
-      timings: { requestedAt: createdAt, fromPool: false },
-      lock: Promise.resolve(),
-      busy: 0,
-      ready: false,
-    };
+  /** Reset: fresh containers on the same network (made again, same subnet, if someone removed it). */
+  protected async replaceMachines(record: EnvRecord): Promise<void> {
+    await Promise.all(ENVIRONMENT_MACHINES.map((machine) => tolerate(this.docker.getContainer(this.containerName(record.id, machine)).remove({ force: true }), [404])));
+    await this.ensureNetwork(record);
+    await this.startMachines(record, false);
   }
 
-  /** Network, then both containers in parallel. A new id and params unless given (rebuild). Cleans up after itself on failure. */
-  private async build({
-    pool,
-    extra,
-    requestedAt = now(),
-    id = generateEnvironmentId(),
-    params,
-  }: {
-    pool: boolean;
-    extra: Record<string, string>;
-    requestedAt?: number;
-    id?: string;
-    /** With its subnet already taken from the pool. */
-    params?: EnvironmentParams;
-  }): Promise<EnvRecord> {
-    if (this.disposed) {
-      if (params) this.subnets.release(params.subnet);
-      throw new EnvironmentError("the environment manager is disposed", "failed");
-    }
-    const record = this.newRecord(id, params ?? generateParams(this.subnets.allocate()), { ...this.options.labels, ...extra }, Date.now(), pool, pool);
-    record.timings.requestedAt = requestedAt;
-    this.envs.set(id, record);
-    if (!pool) this.emit(record, "missing");
-    // Hold the record's lock while building: a stop/reset/destroy arriving meanwhile waits for it.
-    let unlock!: () => void;
-    record.lock = new Promise((resolve) => (unlock = resolve));
-    record.busy++;
-    try {
-      // Docker 20.10 checks a container's network at start, not at create: creating the network and
-      // both containers at once takes the container creates (~50-100 ms) off the critical path.
-      const [network, ...containers] = await settleAll([
-        this.createNetwork(record, { mayMoveSubnet: true }),
-        ...ENVIRONMENT_MACHINES.map((machine) => this.createMachine(record, machine, pool)),
-      ]);
-      if (network.moved) {
-        // Rare: the subnet clashed and moved, so the containers carry stale addresses: recreate them.
-        await Promise.all(containers.map((c) => c.remove({ force: true })));
-        await this.startMachines(record, pool);
-      } else {
-        await Promise.all(containers.map((c, i) => this.startMachine(record, ENVIRONMENT_MACHINES[i]!, c)));
-      }
-      record.timings.attachableAt = now();
-      record.timings.createMs = record.timings.attachableAt - requestedAt;
-      this.setStatus(record, "running");
-      return record;
-    } catch (error) {
-      this.log(`creating ${id} failed: ${message(error)}`);
-      await this.removeObjects(ENVIRONMENT_MACHINES.map((m) => (pool ? poolContainerName(id, m) : containerName(id, m))), [networkName(id)]).catch(() => undefined);
-      this.subnets.release(record.params.subnet);
-      this.envs.delete(id);
-      this.setStatus(record, "missing");
-      throw new EnvironmentError(`creating an environment failed: ${message(error)}`, "failed");
-    } finally {
-      record.busy--;
-      unlock();
+  /** A rebuild in another subnet: mail and partner at their hosts of it. */
+  protected placeParams(params: EnvironmentParams, subnet: string): EnvironmentParams {
+    return { ...params, subnet, mailIp: hostAddress(subnet, 2), partnerIp: hostAddress(subnet, 3) };
+  }
+
+  protected async removeEnvironment(record: EnvRecord): Promise<void> {
+    await this.removeObjects(ENVIRONMENT_MACHINES.map((m) => this.containerName(record.id, m)), [networkName(record.id)]);
+  }
+
+  protected async removeByName(id: string): Promise<void> {
+    await this.removeObjects(ENVIRONMENT_MACHINES.flatMap((m) => [containerName(id, m), poolContainerName(id, m)]), [networkName(id)]);
+  }
+
+  /** Network, then both containers in parallel. */
+  protected async createEnvironment(record: EnvRecord, pool: boolean): Promise<void> {
+    // Docker 20.10 checks a container's network at start, not at create: creating the network and
+    // both containers at once takes the container creates (~50-100 ms) off the critical path.
+    const [network, ...containers] = await settleAll([
+      this.createNetwork(record, { mayMoveSubnet: true }),
+      ...ENVIRONMENT_MACHINES.map((machine) => this.createMachine(record, machine, pool)),
+    ]);
+    if (network.moved) {
+      // Rare: the subnet clashed and moved, so the containers carry stale addresses: recreate them.
+      await Promise.all(containers.map((c) => c.remove({ force: true })));
+      await this.startMachines(record, pool);
+    } else {
+      await Promise.all(containers.map((c, i) => this.startMachine(record, ENVIRONMENT_MACHINES[i]!, c)));
     }
   }
 
-  private labelInput(record: EnvRecord): EnvironmentLabelInput {
-    return { id: record.id, scope: this.scope, params: record.params, createdAt: record.createdAt, pool: record.bornInPool, extra: record.extra };
+  protected async removeFailedBuild(record: EnvRecord, pool: boolean): Promise<void> {
+    await this.removeObjects(ENVIRONMENT_MACHINES.map((m) => (pool ? poolContainerName(record.id, m) : containerName(record.id, m))), [networkName(record.id)]);
   }
 
   /**
@@ -806,34 +399,8 @@ export class EnvironmentManager {
     record.machines[machine] = { diskLimited: false, ...record.machines[machine], containerId: container.id, state: "running", oom: false };
   }
 
-  private async claimFromPool(requestedAt: number): Promise<EnvironmentInfo | undefined> {
-    try {
-      for (let id = this.pool.take(); id !== undefined; id = this.pool.take()) {
-        const record = this.envs.get(id);
-        if (!record) continue;
-        try {
-          if (record.status !== "running") throw new Error(`it is ${record.status}`);
-          await this.withLock(record, () => this.renameToClaimed(record));
-        } catch (error) {
-          this.log(`claiming pool member ${id} failed, removing it: ${message(error)}`);
-          void this.destroy(id).catch(() => undefined);
-          continue;
-        }
-        record.pooled = false;
-        record.lastActiveAt = Date.now();
-        const attachableAt = now();
-        record.timings = { requestedAt, attachableAt, createMs: attachableAt - requestedAt, fromPool: true };
-        this.emit(record, "missing");
-        return this.info(record);
-      }
-      return undefined;
-    } finally {
-      this.pool.refill();
-    }
-  }
-
   /** Labels can't change, so a claim is recorded in Docker by renaming the containers out of the pool namespace. */
-  private async renameToClaimed(record: EnvRecord): Promise<void> {
+  protected async markClaimed(record: EnvRecord): Promise<void> {
     await Promise.all(
       ENVIRONMENT_MACHINES.map(async (machine) => {
         try {
@@ -854,66 +421,9 @@ export class EnvironmentManager {
 
   // ---------------------------------------------------------------- internals: state
 
-  private info(record: EnvRecord): EnvironmentInfo {
-    return {
-      id: record.id,
-      status: record.status,
-      params: record.params,
-      labels: { ...record.extra },
-      createdAt: record.createdAt,
-      lastActiveAt: record.lastActiveAt,
-      timings: { ...record.timings },
-      ...(record.error ? { error: record.error } : {}),
-      ...(record.notice ? { notice: record.notice } : {}),
-    };
-  }
-
   private setMachine(record: EnvRecord, machine: EnvironmentMachine, state: MachineState["state"]): void {
     const current = record.machines[machine];
     if (current) current.state = state;
-  }
-
-  private setStatus(record: EnvRecord, status: EnvironmentStatus, error?: string): void {
-    const previous = record.status;
-    record.status = status;
-    if (status !== "running") record.ready = false;
-    record.error = status === "error" ? error : undefined;
-    if (previous !== status) this.emit(record, previous);
-  }
-
-  private emit(record: EnvRecord, previous: EnvironmentStatus): void {
-    if (record.pooled) return; // nobody is interested in pool members' states
-    const change: StatusChange = { id: record.id, status: this.envs.get(record.id) === record ? record.status : "missing", previous, ...(record.notice ? { notice: record.notice } : {}) };
-    for (const listener of this.listeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        this.log(`status listener failed: ${message(error)}`);
-      }
-    }
-  }
-
-  private operate(id: string, fn: (record: EnvRecord) => Promise<void>): Promise<void> {
-    const record = this.envs.get(id);
-    if (!record || record.pooled) return Promise.reject(new EnvironmentError(`no environment ${id}`, "not-found"));
-    return this.withLock(record, async () => {
-      if (this.envs.get(id) !== record) throw new EnvironmentError(`environment ${id} was destroyed`, "not-found");
-      await fn(record);
-    });
-  }
-
-  private async withLock<T>(record: EnvRecord, fn: () => Promise<T>): Promise<T> {
-    const previous = record.lock;
-    let release!: () => void;
-    record.lock = new Promise((resolve) => (release = resolve));
-    await previous;
-    record.busy++;
-    try {
-      return await fn();
-    } finally {
-      record.busy--;
-      release();
-    }
   }
 
   /** Docker told us a container changed outside our own operations (OOM, operator, engine restart). */
@@ -925,50 +435,7 @@ export class EnvironmentManager {
     const current = record.machines[machine];
     if (!current || current.containerId !== event.containerId) return; // an old container (reset) or a stranger
     const before = { notice: record.notice, status: record.status };
-    if (event.action === "oom") {
-      current.oom = true; // "die" follows
-      return;
-    }
-    if (event.action === "die" || event.action === "stop") {
-      // Running in our books: nobody here stopped it (our own stops mark it stopped before the event comes).
-      if (current.state === "running" && event.action === "die" && !record.pooled) {
-        const exitCode = Number(event.attributes.exitCode);
-        record.notice = { kind: "machine-exited", at: Date.now(), machine, exitCode: Number.isFinite(exitCode) ? exitCode : null, oom: Boolean(current.oom) };
-        this.log(`${id}: ${machine} exited (${event.attributes.exitCode ?? "?"}${current.oom ? ", out of memory" : ""}) outside maillab`);
-      }
-      current.state = "stopped";
-      record.ready = false;
-      this.channels.get(`${id}/${machine}`)?.close();
-      this.channels.delete(`${id}/${machine}`);
-    }
-    else if (event.action === "start") {
-      current.state = "running";
-      current.oom = false;
-    }
-    else if (event.action === "destroy") {
-      current.state = "missing";
-      if (!record.pooled) {
-        record.notice = { kind: "machine-removed", at: Date.now(), machine };
-        this.log(`${id}: ${machine}'s container was removed outside maillab`);
-      }
-    }
-    else return;
-    this.updateStatusFromMachines(record);
-    if (record.notice !== before.notice && record.status === before.status) this.emit(record, before.status);
-  }
-
-  private updateStatusFromMachines(record: EnvRecord): void {
-    // Machines never created (the probe of an adopted older environment, until it is added) don't count.
-    const states = ENVIRONMENT_MACHINES.filter((m) => record.machines[m]).map((m) => record.machines[m]!.state);
-    if (states.includes("missing")) {
-      if (record.pooled) {
-        this.pool.remove(record.id);
-        void this.destroy(record.id).catch(() => undefined);
-        return;
-      }
-      this.setStatus(record, "error", "a machine's container was removed outside maillab: reset the environment");
-    } else if (states.every((s) => s === "running")) this.setStatus(record, "running");
-    else this.setStatus(record, "stopped");
+    if (this.applyMachineEvent(record, machine, current, event.action, event.attributes)) this.settleMachineEvent(record, before);
   }
 
   /** After the event stream broke: read the real container states again. */
@@ -992,8 +459,7 @@ export class EnvironmentManager {
     }
   }
 
-  /** What the disk watchdog looks at: running environments handed out, with no operation in progress. */
-  private watchedEnvironments(): WatchedEnvironment[] {
+  protected watchedEnvironments(): WatchedEnvironment[] {
     return [...this.envs.values()]
       .filter((r) => !r.pooled && r.busy === 0 && r.status === "running")
       .map((r) => ({
@@ -1005,72 +471,4 @@ export class EnvironmentManager {
       }));
   }
 
-  private async onDiskOver(id: string, usage: DiskUsage): Promise<void> {
-    const record = this.envs.get(id);
-    const limitBytes = this.options.disk?.limitBytes ?? 0;
-    if (!record || record.pooled || record.busy > 0 || record.status !== "running") return;
-    const earlier = record.notice?.kind === "disk-limit" ? record.notice : undefined;
-    const cleaningUp = earlier?.resumedAt !== undefined && Date.now() - earlier.resumedAt < DISK_CLEANUP_GRACE_MS;
-    if (cleaningUp && usedBytes(usage) <= earlier.usedBytes + DISK_CLEANUP_SLACK_BYTES) return;
-    const mib = (n: number) => (n / 2 ** 20).toFixed(0);
-    this.log(
-      `stopping ${id}: its machines wrote ${mib(usedBytes(usage))} MiB (Docker's /etc/hosts, resolv.conf, hostname: ${mib(usage.dockerFilesBytes)} MiB), over its limit of ${mib(limitBytes)} MiB`,
-    );
-    record.notice = { kind: "disk-limit", at: Date.now(), usedBytes: usedBytes(usage), limitBytes };
-    await this.stop(id).catch((error: unknown) => this.log(`stopping ${id} (disk limit) failed: ${message(error)}`));
-  }
-
-  /** Back under the limit (the learner deleted files, or a restart rewrote Docker's files): all clear. */
-  private onDiskUnder(id: string): void {
-    const record = this.envs.get(id);
-    if (record?.notice?.kind !== "disk-limit" || record.status !== "running") return;
-    record.notice = undefined;
-    this.emit(record, record.status);
-  }
-
-  private async reap(): Promise<void> {
-    const plan = planReap(
-      [...this.envs.values()].map((r) => ({ id: r.id, status: r.status, lastActiveAt: r.lastActiveAt, pooled: r.pooled, busy: r.busy > 0 })),
-      { idleStopMs: this.idleStopMs, ttlMs: this.ttlMs },
-      Date.now(),
-    );
-    const mayReap = this.options.mayReap ?? (() => true);
-    const jobs = [
-      ...plan.destroy.filter((id) => mayReap(id, "destroy")).map((id) => () => {
-        this.log(`destroying ${id}: no activity for ${Math.round(this.ttlMs / 60_000)} min`);
-        return this.destroy(id).then(() => this.options.onReaped?.(id));
-      }),
-      ...plan.stop.filter((id) => mayReap(id, "stop")).map((id) => () => {
-        this.log(`stopping idle ${id}`);
-        return this.stop(id);
-      }),
-    ];
-    // A whole class going idle at once: a few at a time, so learners' creates and checks stay fast.
-    const worker = async () => {
-      for (let job = jobs.shift(); job; job = jobs.shift()) await job().catch((error: unknown) => this.log(`reaper: ${message(error)}`));
-    };
-    await Promise.all(Array.from({ length: REAP_PARALLEL }, worker));
-  }
-
-  // ---------------------------------------------------------------- internals: create slots
-
-  private async acquireCreateSlot(): Promise<void> {
-    if (this.activeCreates < this.maxParallel) {
-      this.activeCreates++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.createQueue.push(resolve)); // the slot is handed over, still counted
-  }
-
-  private releaseCreateSlot(): void {
-    const next = this.createQueue.shift();
-    if (next) return next();
-    this.activeCreates--;
-    if (this.activeCreates === 0) for (const resolve of this.quietWaiters.splice(0)) resolve();
-  }
-
-  private whenQuiet(): Promise<void> {
-    if (this.activeCreates === 0) return Promise.resolve();
-    return new Promise((resolve) => this.quietWaiters.push(resolve));
-  }
 }

@@ -6,16 +6,8 @@
 import type { EnvironmentMachine, EnvironmentParams } from "@/lib/machines";
 import type { ScriptJob, ScriptRun } from "./check-channel";
 import type { DiskEnforcement, DiskStatus } from "./disk-limits";
-import type {
-  CreateOptions,
-  EnvironmentInfo,
-  EnvironmentManager,
-  EnvironmentNotice,
-  EnvironmentStatus,
-  InitOptions,
-  InitReport,
-  StatusChange,
-} from "./environments";
+import type { ChangeOf, InfoOf } from "./environment-base";
+import type { CreateOptions, EnvironmentManager, EnvironmentNotice, EnvironmentStatus, InitOptions, InitReport } from "./environments";
 import type { ExecOptions, ExecResult } from "./exec";
 import { dockerHealth } from "./health";
 
@@ -68,13 +60,8 @@ export interface RuntimeHealth {
   nodes?: NodeHealth[];
 }
 
-export interface RuntimeStatusChange extends Omit<StatusChange, "notice"> {
-  notice?: RuntimeNotice;
-}
-
-export interface RuntimeEnvironmentInfo extends Omit<EnvironmentInfo, "notice"> {
-  notice?: RuntimeNotice;
-}
+export type RuntimeStatusChange = ChangeOf<RuntimeNotice>;
+export type RuntimeEnvironmentInfo = InfoOf<RuntimeNotice>;
 
 export interface EnvironmentRuntime {
   readonly kind: "engine" | "swarm";

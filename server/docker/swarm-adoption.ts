@@ -3,8 +3,9 @@
 // remove, and finds where each machine runs (its current task: node, container, address). Pure: it sees
 // only the listings, so it is unit tested with plain data.
 import { z } from "zod";
-import { ENVIRONMENT_MACHINES, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
-import { LABEL_CLAIMED, LABEL_CREATED, LABEL_ENVIRONMENT, LABEL_MACHINE, LABEL_PARAMS, LABEL_POOL, LABEL_SCOPE, extraLabels, parseCreatedLabel, parseParamsLabel } from "./labels";
+import { ENVIRONMENT_MACHINES, type EnvironmentMachine } from "@/lib/machines";
+import { groupByEnvironment, type AdoptableBase } from "./adoption";
+import { LABEL_CLAIMED, LABEL_CREATED, LABEL_PARAMS, LABEL_POOL, extraLabels, parseCreatedLabel, parseParamsLabel } from "./labels";
 
 const taskListing = z.array(
   z.object({
@@ -88,16 +89,7 @@ export interface AdoptedService {
   task?: TaskView;
 }
 
-export interface AdoptableSwarmEnvironment {
-  id: string;
-  params: EnvironmentParams;
-  extra: Record<string, string>;
-  createdAt: number;
-  bornInPool: boolean;
-  /** Waiting in the warm pool: no service carries maillab.claimed. */
-  pooled: boolean;
-  /** A claim was interrupted between its label updates: finish it. */
-  halfClaimed: boolean;
+export interface AdoptableSwarmEnvironment extends AdoptableBase {
   networkId: string;
   machines: Record<EnvironmentMachine, AdoptedService>;
 }
@@ -127,34 +119,11 @@ export function classifySwarmListing(
   tasks: ReadonlyMap<string, TaskView>,
   { scope, isKnown }: { scope: string; isKnown?: (id: string) => boolean },
 ): { adopt: AdoptableSwarmEnvironment[]; remove: SwarmLeftover[] } {
-  interface Group {
-    networks: ListedSwarmNetwork[];
-    services: Partial<Record<EnvironmentMachine, ListedService>>;
-    strays: ListedService[];
-  }
-  const groups = new Map<string, Group>();
-  const group = (id: string) => {
-    let g = groups.get(id);
-    if (!g) groups.set(id, (g = { networks: [], services: {}, strays: [] }));
-    return g;
-  };
-  for (const network of networks) {
-    const id = network.Labels?.[LABEL_ENVIRONMENT];
-    if (id && network.Labels?.[LABEL_SCOPE] === scope) group(id).networks.push(network);
-  }
-  for (const service of services) {
-    const labels = service.Spec?.Labels ?? {};
-    const id = labels[LABEL_ENVIRONMENT];
-    if (!id || labels[LABEL_SCOPE] !== scope) continue;
-    const machine = labels[LABEL_MACHINE] as EnvironmentMachine | undefined;
-    const g = group(id);
-    if (machine && ENVIRONMENT_MACHINES.includes(machine) && !g.services[machine]) g.services[machine] = service;
-    else g.strays.push(service);
-  }
+  const groups = groupByEnvironment(networks, services, (s) => s.Spec?.Labels, scope);
 
   const result: { adopt: AdoptableSwarmEnvironment[]; remove: SwarmLeftover[] } = { adopt: [], remove: [] };
   for (const [id, g] of groups) {
-    const present = ENVIRONMENT_MACHINES.flatMap((m) => (g.services[m] ? [g.services[m]] : []));
+    const present = ENVIRONMENT_MACHINES.flatMap((m) => (g.machines[m] ? [g.machines[m]] : []));
     const leftover = (reason: SwarmLeftover["reason"]) =>
       result.remove.push({ id, reason, serviceIds: [...present, ...g.strays].map((s) => s.ID), networkIds: g.networks.map((n) => n.Id) });
     const network = g.networks.length === 1 ? g.networks[0] : undefined;
@@ -188,7 +157,7 @@ export function classifySwarmListing(
       pooled,
       halfClaimed: bornInPool && claimed.some(Boolean) && !claimed.every(Boolean),
       networkId: network.Id,
-      machines: { mail: adopted(g.services.mail!), partner: adopted(g.services.partner!), probe: adopted(g.services.probe!) },
+      machines: { mail: adopted(g.machines.mail!), partner: adopted(g.machines.partner!), probe: adopted(g.machines.probe!) },
     });
   }
   return result;

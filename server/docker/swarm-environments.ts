@@ -18,27 +18,21 @@
 // - disk limits are the watchdog's (Swarm services have no StorageOpt), reading each container's size on
 //   its node; the host firewall is installed on every node (./swarm-firewall.ts).
 import type Dockerode from "dockerode";
-import { ENVIRONMENT_MACHINES, environmentIdSchema, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
-import { CheckChannel, type ScriptJob, type ScriptRun } from "./check-channel";
-import { READY_FILE } from "./container-config";
+import { ENVIRONMENT_MACHINES, type EnvironmentMachine, type EnvironmentParams } from "@/lib/machines";
 import { watchContainerEvents, type ContainerEvent } from "./docker-events";
-import { describeEnforcement, type DiskEnforcement, type DiskLimitOptions, type DiskStatus } from "./disk-limits";
-import { DiskWatchdog, usedBytes, type DiskUsage, type WatchedEnvironment } from "./disk-watchdog";
-import { CreateSlots, message, now, settleAll, sleep, statusCode, tolerate, withLock, type Lockable } from "./env-support";
-import { EnvironmentError, type CreateOptions, type EnvironmentStatus, type EnvironmentTimings, type InitOptions, type InitReport } from "./environments";
-import { execInContainer, type ExecOptions, type ExecResult } from "./exec";
-import { DEFAULT_SUBNET_POOL, setLabAddressPool } from "./host-firewall";
-import { LABEL_CLAIMED, LABEL_ENVIRONMENT, LABEL_MACHINE, LABEL_SCOPE, assertNoReservedLabels, containerLabels, containerName, networkLabels, networkName, scopeOf, type EnvironmentLabelInput } from "./labels";
-import { generateEnvironmentId, generateParams } from "./params";
-import { planReap, reapIntervalMs, startReaper } from "./reaper";
+import type { DiskEnforcement, DiskLimitOptions } from "./disk-limits";
+import type { WatchedEnvironment } from "./disk-watchdog";
+import { EnvironmentBase, type BaseMachine, type BaseRecord } from "./environment-base";
+import { EnvironmentError, message, settleAll, sleep, statusCode, tolerate } from "./env-support";
+import type { InitOptions, InitReport } from "./environments";
+import { LABEL_CLAIMED, LABEL_ENVIRONMENT, LABEL_MACHINE, LABEL_SCOPE, containerLabels, containerName, networkLabels, networkName } from "./labels";
 import { labImageRefs, toolsImageRef } from "./registry";
-import type { EnvironmentRuntime, NodeHealth, RuntimeEnvironmentInfo, RuntimeHealth, RuntimeNotice, RuntimeStatusChange, TerminalTarget } from "./runtime";
+import type { EnvironmentRuntime, NodeHealth, RuntimeHealth, RuntimeNotice, TerminalTarget } from "./runtime";
 import { classifySwarmListing, currentTasks, parseTasks, type TaskView } from "./swarm-adoption";
 import { SwarmCluster, type SwarmNode, type SwarmOptions } from "./swarm-cluster";
 import { ensureImageOnNode, installNodeFirewall } from "./swarm-firewall";
 import { mailHosts, networkSpec, serviceSpec } from "./swarm-spec";
-import { SubnetPool, hostAddress } from "./subnet-pool";
-import { WarmPool } from "./warm-pool";
+import { hostAddress } from "./subnet-pool";
 
 export interface SwarmManagerOptions {
   swarm: SwarmOptions;
@@ -65,44 +59,22 @@ export interface SwarmManagerOptions {
 }
 
 /** A machine as a Swarm service and its current task. */
-interface SwarmMachine {
+interface SwarmMachine extends BaseMachine {
   serviceId: string;
   taskId?: string;
   nodeId?: string;
   containerId?: string;
   /** Its address in the environment's network. */
   address?: string;
-  state: "running" | "stopped" | "missing";
   /** Frozen by an idle stop (resume unpauses it); a stopped machine that is not paused has exited. */
   paused: boolean;
-  oom?: boolean;
 }
 
-interface SwarmRecord extends Lockable {
-  id: string;
-  params: EnvironmentParams;
-  extra: Record<string, string>;
-  createdAt: number;
-  lastActiveAt: number;
-  bornInPool: boolean;
-  pooled: boolean;
-  status: EnvironmentStatus;
-  machines: Partial<Record<EnvironmentMachine, SwarmMachine>>;
-  timings: EnvironmentTimings;
-  error?: string;
-  ready: boolean;
-  notice?: RuntimeNotice;
+interface SwarmRecord extends BaseRecord<SwarmMachine, RuntimeNotice> {
   networkId?: string;
 }
 
-const MAX_PARALLEL_CREATES = 4;
 const SUBNET_ATTEMPTS = 8;
-const DEFAULT_IDLE_STOP_MS = 30 * 60_000;
-const DEFAULT_TTL_MS = 14 * 24 * 60 * 60_000;
-const REAP_PARALLEL = 4;
-const DEFAULT_READY_TIMEOUT_MS = 60_000;
-const DISK_CLEANUP_GRACE_MS = 5 * 60_000;
-const DISK_CLEANUP_SLACK_BYTES = 64 * 1024 * 1024;
 /** Swarm's heartbeat marks a lost node down after ~15 s; reading the list every 5 s adds little to that. */
 const DEFAULT_NODE_POLL_MS = 5_000;
 /** A node that has not got the images yet pulls ~0.8 GB from the registry first. */
@@ -115,54 +87,20 @@ const NODE_RETRY_MS = 60_000;
 const NETWORK_REMOVE_MS = 30_000;
 const TERMINAL_TASK_STATES = new Set(["complete", "shutdown", "failed", "rejected", "orphaned", "remove"]);
 
-export class SwarmEnvironmentManager implements EnvironmentRuntime {
+export class SwarmEnvironmentManager extends EnvironmentBase<SwarmMachine, RuntimeNotice, SwarmRecord> implements EnvironmentRuntime {
   readonly kind = "swarm" as const;
   readonly cluster: SwarmCluster;
-  private readonly subnets: SubnetPool;
-  private readonly subnetPool: string;
-  private readonly envs = new Map<string, SwarmRecord>();
-  private readonly listeners = new Set<(change: RuntimeStatusChange) => void>();
-  private readonly channels = new Map<string, CheckChannel>();
-  private readonly counters = { execs: 0, channelOpens: 0, scripts: 0 };
-  private readonly pool: WarmPool;
-  private readonly slots: CreateSlots;
-  private readonly idleStopMs: number;
-  private readonly ttlMs: number;
-  private readonly log: (line: string) => void;
-  private readonly scope: string;
   private initPromise: Promise<InitReport> | undefined;
-  private reaper: { stop(): void } | undefined;
   private nodeTimer: NodeJS.Timeout | undefined;
   private nodeCheck: Promise<void> | undefined;
   /** Container event watches, one per node. */
   private readonly watches = new Map<string, ReturnType<typeof watchContainerEvents>>();
   /** Per node: firewall installed and images pulled (or when to try again). */
   private readonly prepared = new Map<string, { firewall: boolean; images: boolean; retryAt: number; running?: Promise<void> }>();
-  private disk: Promise<DiskEnforcement> | undefined;
-  private diskOutcome: DiskStatus | undefined;
-  private watchdog: DiskWatchdog | undefined;
-  private disposed = false;
 
   constructor(private readonly options: SwarmManagerOptions) {
+    super(options);
     this.cluster = new SwarmCluster(options.swarm);
-    this.subnetPool = options.subnetPool ?? DEFAULT_SUBNET_POOL;
-    this.subnets = new SubnetPool(this.subnetPool);
-    if (options.hostFirewall !== false) setLabAddressPool(this.subnetPool);
-    this.idleStopMs = options.idleStopMs ?? DEFAULT_IDLE_STOP_MS;
-    this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
-    this.slots = new CreateSlots(options.maxParallelCreates ?? MAX_PARALLEL_CREATES);
-    this.log = options.log ?? ((line) => console.log(`[environments] ${line}`));
-    if (options.labels) assertNoReservedLabels(options.labels);
-    this.scope = scopeOf(options.labels);
-    this.pool = new WarmPool({
-      createMember: async () => {
-        await this.init();
-        return (await this.build({ pool: true, extra: {} })).id;
-      },
-      destroyMember: (id) => this.destroy(id),
-      whenQuiet: () => this.slots.whenQuiet(),
-      log: this.log,
-    });
   }
 
   // ---------------------------------------------------------------- start-up
@@ -225,7 +163,7 @@ export class SwarmEnvironmentManager implements EnvironmentRuntime {
     }
     await Promise.all(removals);
     const adopted = adopt.filter((e) => !e.pooled).map((e) => e.id);
-    this.reaper = startReaper(() => this.reap(), reapIntervalMs({ idleStopMs: this.idleStopMs, ttlMs: this.ttlMs }));
+    this.startReaping();
     this.nodeTimer = setInterval(() => void this.checkNodes(), this.options.nodePollMs ?? DEFAULT_NODE_POLL_MS);
     this.nodeTimer.unref();
     this.pool.setTarget(this.options.poolSize ?? 0, { trim: false });
@@ -236,7 +174,7 @@ export class SwarmEnvironmentManager implements EnvironmentRuntime {
   /** Every subnet the Swarm (or the manager's engine) uses is off limits. */
   private async markSwarmSubnetsUsed(): Promise<Dockerode.NetworkInspectInfo[]> {
     const networks = await this.cluster.manager.listNetworks();
-    for (const network of networks) for (const config of network.IPAM?.Config ?? []) if (config.Subnet) this.subnets.markUsed(config.Subnet);
+    this.markSubnetsUsed(networks);
     return networks.filter((n) => n.Labels?.[LABEL_ENVIRONMENT]);
   }
 
@@ -257,22 +195,12 @@ export class SwarmEnvironmentManager implements EnvironmentRuntime {
     return states;
   }
 
-  private ownLabelFilter(): string[] {
-    return [LABEL_ENVIRONMENT, `${LABEL_SCOPE}=${this.scope}`];
-  }
-
   /** Stops timers, event watches and the pool; the Swarm objects stay (adopted at the next start). */
-  dispose(): void {
-    this.disposed = true;
-    for (const channel of this.channels.values()) channel.close();
-    this.channels.clear();
-    this.reaper?.stop();
+  override dispose(): void {
+    super.dispose();
     clearInterval(this.nodeTimer);
     for (const watch of this.watches.values()) watch.close();
     this.watches.clear();
-    this.watchdog?.stop();
-    this.pool.dispose();
-    this.listeners.clear();
   }
 
   // ---------------------------------------------------------------- nodes
@@ -383,25 +311,6 @@ export class SwarmEnvironmentManager implements EnvironmentRuntime {
 
   // ---------------------------------------------------------------- queries
 
-  get(id: string): RuntimeEnvironmentInfo | undefined {
-    const record = this.envs.get(id);
-    return record && !record.pooled ? this.info(record) : undefined;
-  }
-
-  list(): RuntimeEnvironmentInfo[] {
-    return [...this.envs.values()].filter((r) => !r.pooled).map((r) => this.info(r));
-  }
-
-  status(id: string): EnvironmentStatus {
-    const record = this.envs.get(id);
-    return record && !record.pooled ? record.status : "missing";
-  }
-
-  notice(id: string): RuntimeNotice | undefined {
-    const record = this.envs.get(id);
-    return record && !record.pooled ? record.notice : undefined;
-  }
-
   /** Where each machine runs (node hostname), for tests and the instructor's eyes. */
   placement(id: string): Partial<Record<EnvironmentMachine, { node: string; nodeId: string; container: string; address?: string }>> {
     const record = this.envs.get(id);
@@ -413,33 +322,6 @@ export class SwarmEnvironmentManager implements EnvironmentRuntime {
     return out;
   }
 
-  touch(id: string): void {
-    const record = this.envs.get(id);
-    if (record) record.lastActiveAt = Date.now();
-  }
-
-  onChange(listener: (change: RuntimeStatusChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  poolStatus(): { ready: number; target: number } {
-    const { ready, target } = this.pool.status();
-    return { ready, target };
-  }
-
-  fillPool(n: number): void {
-    this.pool.setTarget(n);
-  }
-
-  poolSettled(): Promise<void> {
-    return this.pool.settled();
-  }
-
-  commandStats(): { execs: number; channelOpens: number; scripts: number } {
-    return { ...this.counters };
-  }
-
   async terminalTarget(id: string, machine: EnvironmentMachine): Promise<TerminalTarget> {
     const m = this.envs.get(id)?.machines[machine];
     if (!m?.containerId || !m.nodeId || m.state === "missing") throw new EnvironmentError(`environment ${id}: ${machine} has no container to attach to`, "not-running");
@@ -449,42 +331,14 @@ export class SwarmEnvironmentManager implements EnvironmentRuntime {
   // ---------------------------------------------------------------- disk
 
   /** Swarm services have no StorageOpt: the watchdog measures each container's writable layer on its node. */
-  diskEnforcement(): Promise<DiskEnforcement> {
-    const options = this.options.disk;
-    if (!options || options.limitBytes <= 0) {
-      this.diskOutcome = { kind: "none", limitBytes: 0, reason: "no limit configured (MAILLAB_DISK_LIMIT_MB=0)" };
-      return Promise.resolve({ kind: "none", limitBytes: 0, reason: this.diskOutcome.reason! });
-    }
-    if (options.mode === "hard") {
-      const error = "MAILLAB_DISK_LIMIT_MODE=hard: Swarm services have no per-container disk limit (StorageOpt); use auto or watchdog";
-      this.diskOutcome = { error };
-      return Promise.reject(new EnvironmentError(`disk limits: ${error}`, "failed"));
-    }
-    const enforcement: DiskEnforcement = { kind: "watchdog", limitBytes: options.limitBytes, reason: "Swarm services have no per-container disk limit: each node's containers are measured" };
-    if (!this.disk) {
-      this.log(describeEnforcement(enforcement));
-      this.diskOutcome = { kind: "watchdog", limitBytes: options.limitBytes, reason: enforcement.reason };
-      // The watchdog asks one engine for sizes: route each container to its node's.
-      const router = { getContainer: (containerId: string) => this.engineOfContainer(containerId).getContainer(containerId) } as unknown as Dockerode;
-      this.watchdog = new DiskWatchdog({
-        docker: router,
-        limitBytes: options.limitBytes,
-        environments: () => this.watchedEnvironments(),
-        onOver: (id, usage) => void this.onDiskOver(id, usage),
-        onUnder: (id) => this.onDiskUnder(id),
-        log: this.log,
-        tickMs: options.tickMs,
-        layerIntervalMinMs: options.layerIntervalMinMs,
-        layerDutyFactor: options.layerDutyFactor,
-      });
-      if (!this.disposed) this.watchdog.start();
-      this.disk = Promise.resolve(enforcement);
-    }
-    return this.disk;
+  protected findDiskEnforcement(options: DiskLimitOptions): Promise<DiskEnforcement> {
+    if (options.mode === "hard") return Promise.reject(new Error("MAILLAB_DISK_LIMIT_MODE=hard: Swarm services have no per-container disk limit (StorageOpt); use auto or watchdog"));
+    return Promise.resolve({ kind: "watchdog", limitBytes: options.limitBytes, reason: "Swarm services have no per-container disk limit: each node's containers are measured" });
   }
 
-  diskStatus(): DiskStatus | undefined {
-    return this.diskOutcome;
+  /** The watchdog asks one engine for sizes: each container is routed to its node's. */
+  protected watchdogEngine(): Dockerode {
+    return { getContainer: (containerId: string) => this.engineOfContainer(containerId).getContainer(containerId) } as unknown as Dockerode;
   }
 
   private engineOfContainer(containerId: string): Dockerode {
@@ -494,99 +348,19 @@ export class SwarmEnvironmentManager implements EnvironmentRuntime {
     throw new Error(`no node runs container ${containerId}`);
   }
 
-  private watchedEnvironments(): WatchedEnvironment[] {
+  protected watchedEnvironments(): WatchedEnvironment[] {
     return [...this.envs.values()]
       .filter((r) => !r.pooled && r.busy === 0 && r.status === "running")
       .map((r) => ({ id: r.id, machines: ENVIRONMENT_MACHINES.flatMap((m) => (r.machines[m]?.containerId ? [{ containerId: r.machines[m]!.containerId!, measureLayer: true }] : [])) }));
   }
 
-  private async onDiskOver(id: string, usage: DiskUsage): Promise<void> {
-    const record = this.envs.get(id);
-    const limitBytes = this.options.disk?.limitBytes ?? 0;
-    if (!record || record.pooled || record.busy > 0 || record.status !== "running") return;
-    const earlier = record.notice?.kind === "disk-limit" ? record.notice : undefined;
-    const cleaningUp = earlier?.resumedAt !== undefined && Date.now() - earlier.resumedAt < DISK_CLEANUP_GRACE_MS;
-    if (cleaningUp && usedBytes(usage) <= earlier.usedBytes + DISK_CLEANUP_SLACK_BYTES) return;
-    this.log(`stopping ${id}: its machines wrote ${Math.round(usedBytes(usage) / 2 ** 20)} MiB, over its limit of ${Math.round(limitBytes / 2 ** 20)} MiB`);
-    record.notice = { kind: "disk-limit", at: Date.now(), usedBytes: usedBytes(usage), limitBytes };
-    await this.stop(id).catch((error: unknown) => this.log(`stopping ${id} (disk limit) failed: ${message(error)}`));
-  }
-
-  private onDiskUnder(id: string): void {
-    const record = this.envs.get(id);
-    if (record?.notice?.kind !== "disk-limit" || record.status !== "running") return;
-    record.notice = undefined;
-    this.emit(record, record.status);
-  }
-
   // ---------------------------------------------------------------- lifecycle
 
-  async create(options: CreateOptions = {}): Promise<RuntimeEnvironmentInfo> {
-    const requestedAt = now();
-    await this.init();
-    const extra = options.labels ?? {};
-    assertNoReservedLabels(extra);
-    if (options.usePool !== false && Object.keys(extra).length === 0) {
-      const claimed = await this.claimFromPool(requestedAt);
-      if (claimed) return claimed;
-    }
-    await this.slots.acquire();
-    try {
-      return this.info(await this.build({ pool: false, extra, requestedAt }));
-    } finally {
-      this.slots.release();
-    }
-  }
-
-  async waitReady(id: string, { timeoutMs = DEFAULT_READY_TIMEOUT_MS, machines = ENVIRONMENT_MACHINES }: { timeoutMs?: number; machines?: readonly EnvironmentMachine[] } = {}): Promise<void> {
-    const record = this.envs.get(id);
-    if (record?.ready && record.status === "running") return;
-    const poll = `while [ ! -e ${READY_FILE} ]; do sleep 0.05; done`;
-    await Promise.all(
-      machines.map(async (machine) => {
-        const result = await this.exec(id, machine, ["sh", "-c", poll], { timeoutMs });
-        if (result.exitCode !== 0) throw new EnvironmentError(`environment ${id}: ${machine} not ready after ${timeoutMs / 1000} s (${result.timedOut ? "timed out" : `exit ${result.exitCode}`})`, "failed");
-      }),
-    );
-    if (record && machines.length === ENVIRONMENT_MACHINES.length && record.status === "running") record.ready = true;
-  }
-
-  async exec(id: string, machine: EnvironmentMachine, cmd: string[], options?: ExecOptions): Promise<ExecResult> {
-    const record = this.envs.get(id);
-    if (!record) throw new EnvironmentError(`no environment ${id}`, "not-found");
+  protected machineTarget(record: SwarmRecord, machine: EnvironmentMachine): { docker: Dockerode; container: () => string } | undefined {
     const m = record.machines[machine];
-    if (m?.state !== "running" || !m.containerId || !m.nodeId) throw new EnvironmentError(`environment ${id} is ${record.status}: ${machine} is not running`, "not-running");
-    this.counters.execs++;
-    const docker = this.cluster.nodeEngine(m.nodeId);
-    try {
-      return await execInContainer(docker, docker.getContainer(m.containerId), cmd, options);
-    } catch (error) {
-      if (statusCode(error) === 409 || statusCode(error) === 404) throw new EnvironmentError(`environment ${id}: ${machine} is not running`, "not-running");
-      throw error;
-    }
-  }
-
-  async runScript(id: string, machine: EnvironmentMachine, job: ScriptJob): Promise<ScriptRun> {
-    const m = this.envs.get(id)?.machines[machine];
-    if (m?.state !== "running" || !m.containerId || !m.nodeId) return { exitCode: -1, output: `maillab: ${machine} is not running\n`, durationMs: 0, timedOut: false };
-    const key = `${id}/${machine}`;
-    let channel = this.channels.get(key);
-    if (!channel) {
-      const containerId = m.containerId;
-      channel = new CheckChannel(this.cluster.nodeEngine(m.nodeId), () => containerId, this.log, () => this.counters.channelOpens++);
-      this.channels.set(key, channel);
-    }
-    this.counters.scripts++;
-    return channel.run(job);
-  }
-
-  private closeChannel(id: string, machine: EnvironmentMachine): void {
-    this.channels.get(`${id}/${machine}`)?.close();
-    this.channels.delete(`${id}/${machine}`);
-  }
-
-  private closeChannels(id: string): void {
-    for (const machine of ENVIRONMENT_MACHINES) this.closeChannel(id, machine);
+    if (!m?.containerId || !m.nodeId) return undefined;
+    const containerId = m.containerId;
+    return { docker: this.cluster.nodeEngine(m.nodeId), container: () => containerId };
   }
 
   /** Idle stop: the machines are frozen on their nodes (see the top of this file for why not stopped). */
@@ -647,67 +421,11 @@ export class SwarmEnvironmentManager implements EnvironmentRuntime {
     });
   }
 
-  /**
-   * Fresh machines for the same environment: its services are removed and created again, and Swarm
-   * places them on the nodes that are there now. Same domain, users, passwords and subnet; the
-   * addresses are the new tasks' (in the returned params). Rebuilds an environment whose objects are
-   * all gone when the caller still has its params.
-   */
-  async reset(id: string, { params }: { params?: EnvironmentParams } = {}): Promise<RuntimeEnvironmentInfo> {
-    if (!this.envs.has(id) && params) {
-      if (!environmentIdSchema.safeParse(id).success) throw new EnvironmentError(`not an environment id: ${id}`, "not-found");
-      await this.init();
-      await this.slots.acquire();
-      try {
-        if (!this.envs.has(id)) {
-          const subnet = this.subnets.take(params.subnet) ? params.subnet : this.subnets.allocate();
-          return this.info(await this.build({ pool: false, extra: {}, id, params: { ...params, subnet } }));
-        }
-      } finally {
-        this.slots.release();
-      }
-    }
-    await this.operate(id, async (record) => {
-      this.closeChannels(id);
-      this.setStatus(record, "creating");
-      try {
-        await this.removeServices(record);
-        await this.ensureNetwork(record);
-        await this.createMachines(record, Date.now() + (this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS));
-        record.lastActiveAt = Date.now();
-        record.notice = undefined;
-        this.setStatus(record, "running");
-      } catch (error) {
-        this.setStatus(record, "error", message(error));
-        throw error;
-      }
-    });
-    return this.info(this.envs.get(id)!);
-  }
-
-  /** Removes the services and the network. Unknown ids are removed by name too (idempotent). */
-  async destroy(id: string): Promise<void> {
-    const record = this.envs.get(id);
-    if (!record) {
-      await this.removeObjects(ENVIRONMENT_MACHINES.map((m) => containerName(id, m)), [networkName(id)]);
-      return;
-    }
-    await withLock(record, async () => {
-      if (this.envs.get(id) !== record) return;
-      this.pool.remove(id);
-      this.closeChannels(id);
-      await this.removeObjects(ENVIRONMENT_MACHINES.map((m) => record.machines[m]?.serviceId ?? containerName(id, m)), [record.networkId ?? networkName(id)]);
-      this.subnets.release(record.params.subnet);
-      this.envs.delete(id);
-      this.setStatus(record, "missing");
-    });
-  }
-
   // ---------------------------------------------------------------- health
 
   /** The manager, the nodes (ready, environments per node, firewall) and the disk limits, for /api/health. */
   async health(): Promise<RuntimeHealth> {
-    const disk = this.diskOutcome;
+    const disk = this.diskStatus();
     try {
       const [version, nodes] = await Promise.race([
         Promise.all([this.cluster.manager.version(), this.cluster.refreshNodes()]),
@@ -747,89 +465,55 @@ export class SwarmEnvironmentManager implements EnvironmentRuntime {
 
   // ---------------------------------------------------------------- internals: building
 
-  private newRecord(id: string, params: EnvironmentParams, extra: Record<string, string>, createdAt: number, bornInPool: boolean, pooled: boolean): SwarmRecord {
-    return {
-      id,
-      params,
-      extra,
-      createdAt,
-      lastActiveAt: Date.now(),
-      bornInPool,
-      pooled,
-      status: "creating",
-      machines: {},
-      timings: { requestedAt: createdAt, fromPool: false },
-      lock: Promise.resolve(),
-      busy: 0,
-      ready: false,
-    };
+  /**
+   * Reset: the services removed and created again; Swarm places them on the nodes there are now
+   * (a drained or lost node's machines come back elsewhere). The addresses are the new tasks'.
+   */
+  protected async replaceMachines(record: SwarmRecord): Promise<void> {
+    await this.removeServices(record);
+    await this.ensureNetwork(record);
+    await this.createMachines(record, Date.now() + (this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS));
+  }
+
+  /** A rebuild: the addresses will be Swarm's (the new tasks'), only the subnet may move. */
+  protected placeParams(params: EnvironmentParams, subnet: string): EnvironmentParams {
+    return { ...params, subnet };
+  }
+
+  protected async removeEnvironment(record: SwarmRecord): Promise<void> {
+    await this.removeObjects(ENVIRONMENT_MACHINES.map((m) => record.machines[m]?.serviceId ?? containerName(record.id, m)), [record.networkId ?? networkName(record.id)]);
+  }
+
+  protected async removeByName(id: string): Promise<void> {
+    await this.removeObjects(ENVIRONMENT_MACHINES.map((m) => containerName(id, m)), [networkName(id)]);
   }
 
   private image(machine: EnvironmentMachine): string {
     return this.options.images?.[machine] ?? labImageRefs(this.options.swarm.registry)[machine === "probe" ? "partner" : machine];
   }
 
-  private labelInput(record: SwarmRecord): EnvironmentLabelInput {
-    return { id: record.id, scope: this.scope, params: record.params, createdAt: record.createdAt, pool: record.bornInPool, extra: record.extra };
+  /** Network, then the machines (partner and the probe first: mail's /etc/hosts needs their addresses). */
+  protected async createEnvironment(record: SwarmRecord): Promise<void> {
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+    for (let attempt = 1; ; attempt++) {
+      await this.createNetwork(record, { mayMoveSubnet: true });
+      try {
+        await this.createMachines(record, deadline);
+        return;
+      } catch (error) {
+        // A node still holds a network with this subnet (one just removed: its tasks are still being
+        // cleaned up there, or the node was down meanwhile) and rejects the task. Move, as for a clash
+        // at the manager; the subnet stays marked used here.
+        if (!/overlap/i.test(message(error)) || attempt >= SUBNET_ATTEMPTS) throw error;
+        this.log(`${record.id}: a node still uses ${record.params.subnet} (${message(error)}): moving to another subnet`);
+        await this.removeFailedBuild(record);
+        record.params = { ...record.params, subnet: this.subnets.allocate() };
+      }
+    }
   }
 
-  /** Network, then the machines (partner and the probe first: mail's /etc/hosts needs their addresses). */
-  private async build({
-    pool,
-    extra,
-    requestedAt = now(),
-    id = generateEnvironmentId(),
-    params,
-  }: {
-    pool: boolean;
-    extra: Record<string, string>;
-    requestedAt?: number;
-    id?: string;
-    params?: EnvironmentParams;
-  }): Promise<SwarmRecord> {
-    if (this.disposed) {
-      if (params) this.subnets.release(params.subnet);
-      throw new EnvironmentError("the environment manager is disposed", "failed");
-    }
-    const record = this.newRecord(id, params ?? generateParams(this.subnets.allocate()), { ...this.options.labels, ...extra }, Date.now(), pool, pool);
-    record.timings.requestedAt = requestedAt;
-    this.envs.set(id, record);
-    if (!pool) this.emit(record, "missing");
-    let unlock!: () => void;
-    record.lock = new Promise((resolve) => (unlock = resolve));
-    record.busy++;
-    try {
-      const deadline = Date.now() + (this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
-      for (let attempt = 1; ; attempt++) {
-        await this.createNetwork(record, { mayMoveSubnet: true });
-        try {
-          await this.createMachines(record, deadline);
-          break;
-        } catch (error) {
-          // A node still holds a network with this subnet (one just removed: its tasks are still being
-          // cleaned up there, or the node was down meanwhile) and rejects the task. Move, as for a clash
-          // at the manager; the subnet stays marked used here.
-          if (!/overlap/i.test(message(error)) || attempt >= SUBNET_ATTEMPTS) throw error;
-          this.log(`${id}: a node still uses ${record.params.subnet} (${message(error)}): moving to another subnet`);
-          await this.removeObjects(ENVIRONMENT_MACHINES.map((m) => containerName(id, m)), [record.networkId ?? networkName(id)]);
-          record.params = { ...record.params, subnet: this.subnets.allocate() };
-        }
-      }
-      record.timings.attachableAt = now();
-      record.timings.createMs = record.timings.attachableAt - requestedAt;
-      this.setStatus(record, "running");
-      return record;
-    } catch (error) {
-      this.log(`creating ${id} failed: ${message(error)}`);
-      await this.removeObjects(ENVIRONMENT_MACHINES.map((m) => containerName(id, m)), [networkName(id)]).catch(() => undefined);
-      this.subnets.release(record.params.subnet);
-      this.envs.delete(id);
-      this.setStatus(record, "missing");
-      throw new EnvironmentError(`creating an environment failed: ${message(error)}`, "failed");
-    } finally {
-      record.busy--;
-      unlock();
-    }
+  protected async removeFailedBuild(record: SwarmRecord): Promise<void> {
+    await this.removeObjects(ENVIRONMENT_MACHINES.map((m) => containerName(record.id, m)), [record.networkId ?? networkName(record.id)]);
   }
 
   /** The overlay network; on a subnet clash a new environment moves to another subnet (as the engine's does). */
@@ -931,34 +615,8 @@ export class SwarmEnvironmentManager implements EnvironmentRuntime {
     }
   }
 
-  private async claimFromPool(requestedAt: number): Promise<RuntimeEnvironmentInfo | undefined> {
-    try {
-      for (let id = this.pool.take(); id !== undefined; id = this.pool.take()) {
-        const record = this.envs.get(id);
-        if (!record) continue;
-        try {
-          if (record.status !== "running") throw new Error(`it is ${record.status}`);
-          await withLock(record, () => this.markClaimed(record));
-        } catch (error) {
-          this.log(`claiming pool member ${id} failed, removing it: ${message(error)}`);
-          void this.destroy(id).catch(() => undefined);
-          continue;
-        }
-        record.pooled = false;
-        record.lastActiveAt = Date.now();
-        const attachableAt = now();
-        record.timings = { requestedAt, attachableAt, createMs: attachableAt - requestedAt, fromPool: true };
-        this.emit(record, "missing");
-        return this.info(record);
-      }
-      return undefined;
-    } finally {
-      this.pool.refill();
-    }
-  }
-
   /** A claim is a label on the services: their tasks are untouched (labels are not part of a task's spec). */
-  private async markClaimed(record: SwarmRecord): Promise<void> {
+  protected async markClaimed(record: SwarmRecord): Promise<void> {
     await Promise.all(
       ENVIRONMENT_MACHINES.map(async (machine) => {
         const service = this.cluster.manager.getService(record.machines[machine]!.serviceId);
@@ -1003,49 +661,6 @@ export class SwarmEnvironmentManager implements EnvironmentRuntime {
 
   // ---------------------------------------------------------------- internals: state
 
-  private info(record: SwarmRecord): RuntimeEnvironmentInfo {
-    return {
-      id: record.id,
-      status: record.status,
-      params: record.params,
-      labels: { ...record.extra },
-      createdAt: record.createdAt,
-      lastActiveAt: record.lastActiveAt,
-      timings: { ...record.timings },
-      ...(record.error ? { error: record.error } : {}),
-      ...(record.notice ? { notice: record.notice } : {}),
-    };
-  }
-
-  private setStatus(record: SwarmRecord, status: EnvironmentStatus, error?: string): void {
-    const previous = record.status;
-    record.status = status;
-    if (status !== "running") record.ready = false;
-    record.error = status === "error" ? error : undefined;
-    if (previous !== status) this.emit(record, previous);
-  }
-
-  private emit(record: SwarmRecord, previous: EnvironmentStatus): void {
-    if (record.pooled) return;
-    const change: RuntimeStatusChange = { id: record.id, status: this.envs.get(record.id) === record ? record.status : "missing", previous, ...(record.notice ? { notice: record.notice } : {}) };
-    for (const listener of this.listeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        this.log(`status listener failed: ${message(error)}`);
-      }
-    }
-  }
-
-  private operate(id: string, fn: (record: SwarmRecord) => Promise<void>): Promise<void> {
-    const record = this.envs.get(id);
-    if (!record || record.pooled) return Promise.reject(new EnvironmentError(`no environment ${id}`, "not-found"));
-    return withLock(record, async () => {
-      if (this.envs.get(id) !== record) throw new EnvironmentError(`environment ${id} was destroyed`, "not-found");
-      await fn(record);
-    });
-  }
-
   /** A node told us a container changed outside our own operations (OOM, operator, a drain). */
   private onContainerEvent(nodeId: string, event: ContainerEvent): void {
     const id = event.attributes[LABEL_ENVIRONMENT];
@@ -1055,59 +670,14 @@ export class SwarmEnvironmentManager implements EnvironmentRuntime {
     const current = record.machines[machine];
     if (!current || current.containerId !== event.containerId || current.nodeId !== nodeId) return;
     const before = { notice: record.notice, status: record.status };
-    switch (event.action) {
-      case "oom":
-        current.oom = true; // "die" follows
-        return;
-      case "die":
-        if (current.state === "running" && !record.pooled) {
-          const exitCode = Number(event.attributes.exitCode);
-          record.notice = { kind: "machine-exited", at: Date.now(), machine, exitCode: Number.isFinite(exitCode) ? exitCode : null, oom: Boolean(current.oom) };
-          this.log(`${id}: ${machine} exited (${event.attributes.exitCode ?? "?"}${current.oom ? ", out of memory" : ""}) outside maillab`);
-        }
-        current.state = "stopped";
-        current.paused = false;
-        record.ready = false;
-        this.closeChannel(record.id, machine);
-        // A drain stops the tasks: the node list says so (then the notice is the node's).
-        void this.checkNodes();
-        break;
-      case "start":
-      case "unpause":
-        current.state = "running";
-        current.paused = false;
-        current.oom = false;
-        break;
-      case "pause":
-        current.state = "stopped";
-        current.paused = true;
-        break;
-      case "destroy":
-        current.state = "missing";
-        if (!record.pooled) {
-          record.notice = { kind: "machine-removed", at: Date.now(), machine };
-          this.log(`${id}: ${machine}'s container was removed outside maillab`);
-        }
-        break;
-      default:
-        return;
-    }
-    this.updateStatusFromMachines(record);
-    if (record.notice !== before.notice && record.status === before.status) this.emit(record, before.status);
-  }
-
-  private updateStatusFromMachines(record: SwarmRecord, { quiet = false }: { quiet?: boolean } = {}): void {
-    const states = ENVIRONMENT_MACHINES.map((m) => record.machines[m]?.state ?? "missing");
-    const set = (status: EnvironmentStatus, error?: string) => (quiet ? ((record.status = status), (record.error = error)) : this.setStatus(record, status, error));
-    if (states.includes("missing")) {
-      if (record.pooled && !quiet) {
-        this.pool.remove(record.id);
-        void this.destroy(record.id).catch(() => undefined);
-        return;
-      }
-      set("error", "a machine's container is gone: reset the environment");
-    } else if (states.every((s) => s === "running")) set("running");
-    else set("stopped");
+    if (event.action === "pause" || event.action === "unpause") {
+      current.state = event.action === "pause" ? "stopped" : "running";
+      current.paused = event.action === "pause";
+    } else if (!this.applyMachineEvent(record, machine, current, event.action, event.attributes)) return;
+    if (event.action === "die" || event.action === "start") current.paused = false;
+    // A drain stops the tasks: the node list says so (then the notice is the node's).
+    if (event.action === "die") void this.checkNodes();
+    this.settleMachineEvent(record, before);
   }
 
   /** After a node's event stream broke: read its containers' states again. */
@@ -1132,26 +702,4 @@ export class SwarmEnvironmentManager implements EnvironmentRuntime {
     }
   }
 
-  private async reap(): Promise<void> {
-    const plan = planReap(
-      [...this.envs.values()].map((r) => ({ id: r.id, status: r.status, lastActiveAt: r.lastActiveAt, pooled: r.pooled, busy: r.busy > 0 })),
-      { idleStopMs: this.idleStopMs, ttlMs: this.ttlMs },
-      Date.now(),
-    );
-    const mayReap = this.options.mayReap ?? (() => true);
-    const jobs = [
-      ...plan.destroy.filter((id) => mayReap(id, "destroy")).map((id) => () => {
-        this.log(`destroying ${id}: no activity for ${Math.round(this.ttlMs / 60_000)} min`);
-        return this.destroy(id);
-      }),
-      ...plan.stop.filter((id) => mayReap(id, "stop")).map((id) => () => {
-        this.log(`stopping idle ${id}`);
-        return this.stop(id);
-      }),
-    ];
-    const worker = async () => {
-      for (let job = jobs.shift(); job; job = jobs.shift()) await job().catch((error: unknown) => this.log(`reaper: ${message(error)}`));
-    };
-    await Promise.all(Array.from({ length: REAP_PARALLEL }, worker));
-  }
 }
