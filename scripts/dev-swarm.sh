@@ -78,7 +78,8 @@ preflight() {
   command -v curl >/dev/null || missing+=(curl)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]} ..."
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2 \
+      || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2; }
   fi
   command -v dockerd >/dev/null || die "dockerd is missing: bash scripts/ensure-docker.sh installs Debian's docker.io"
   docker info >/dev/null 2>&1 || die "the host's Docker engine does not answer (bash scripts/ensure-docker.sh)"
@@ -362,6 +363,7 @@ down() {
     [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done
   rm -rf "$CERTS_D" "$RUN" "$RUN.lock"
+  rmdir /etc/docker/certs.d 2>/dev/null || true 
   rm -rf "$DATA"
   # The tags the push made in the host's engine (the images themselves stay: they are the lab's).
   docker images --format '{{.Repository}}:{{.Tag}}' | grep "^$REGISTRY/" | xargs -r docker rmi >/dev/null 2>&1 || true
