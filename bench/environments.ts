@@ -27,13 +27,13 @@ const BURST = Number(process.env.BENCH_BURST ?? 10);
 /** Let freshly started services finish their first-start work (users, TLS key) before measuring memory. */
 const MEMORY_SETTLE_MS = 10_000;
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 async function usedMemoryBytes(): Promise<number> {
   const meminfo = await readFile("/proc/meminfo", "utf8");
@@ -51,7 +51,7 @@ async function containerMemoryBytes(manager: EnvironmentManager, name: string): 
 }
 
 /** Proportional memory (PSS) of the containerd shims of these containers: the runtime's share per container. */
-async function shimPssBytes(containerIds: string[]): Promise<number> {
+export async function shimPssBytes(containerIds: string[]): Promise<number> {
   const wanted = new Set(containerIds);
   let total = 0;
   for (const pid of await readdir("/proc").catch(() => [] as string[])) {

@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: the figures of docs/design.md §7 on this machine, as a table and as JSON in
  * bench/results/latest.json. Not a test: it never fails on a slow machine.
- * Select parts with `npm run bench -- environments terminals checks loop disk page`.
+ * Select parts with `npm run bench -- environments terminals checks loop disk page`; `swarm` (Swarm mode on
+ * the development Swarm of scripts/dev-swarm.sh, docs/operations.md "Capacity") runs only when named.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 type Figures = Record<string, number>;
-type Part = { name: string; run: () => Promise<Figures>; targets: Record<string, string> };
+type Part = { name: string; run: () => Promise<Figures>; targets: Record<string, string>; onlyWhenNamed?: boolean };
 
 const parts: Part[] = [
   {
@@ -41,6 +42,13 @@ const parts: Part[] = [
     targets: { intervalAt100EnvironmentsS: "≤ 30 (overlay2)" },
   },
   {
+    name: "swarm",
+    run: async () => (await import("./swarm")).benchSwarm(),
+    targets: { create_warm_attachable_ms: "≤ 200" },
+    // Brings up three extra engines when the dev Swarm is not up: only when asked for.
+    onlyWhenNamed: true,
+  },
+  {
     name: "page",
     run: async () => (await import("./page")).benchPage(),
     targets: { labPageFirstLoadJsKiBGzip: "≤ 350" },
@@ -51,7 +59,7 @@ async function main() {
   const wanted = process.argv.slice(2);
   const results: Record<string, Figures | { error: string }> = {};
   for (const part of parts) {
-    if (wanted.length && !wanted.includes(part.name)) continue;
+    if (wanted.length ? !wanted.includes(part.name) : part.onlyWhenNamed) continue;
     console.log(`\n== ${part.name}`);
     try {
       const figures = await part.run();

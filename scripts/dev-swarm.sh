@@ -29,8 +29,8 @@
 #  6. the lab images and the tools image pushed from the host's engine to the registry
 #     (scripts/swarm-images.ts, the app's own code path), then pulled on the lab nodes ahead of time.
 #
-# Resource use (2-core machine): three engines idle at ~1 % CPU and ~150 MiB together; their images
-# take ~1.5 GB under /var/lib/maillab-swarm until `down`.
+# Resource use (2-core machine): three engines idle at ~1.2 % of a core and ~250 MiB (PSS) together;
+# ~2.3 GB under /var/lib/maillab-swarm (the registry and two workers' images) until `down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
