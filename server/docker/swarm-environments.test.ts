@@ -248,6 +248,27 @@ describe("Swarm mode (real Swarm of scripts/dev-swarm.sh)", () => {
     for (const id of again.adopted) await third.destroy(id);
   }, 300_000);
 
+  it("limits disk by the watchdog across nodes: over the limit stops the environment with a notice; deleting and resuming clears it", async () => {
+    const MiB = 2 ** 20;
+    const disk = newManager("disk", { disk: { limitBytes: 256 * MiB, mode: "auto", tickMs: 500, layerIntervalMinMs: 500, layerDutyFactor: 1 } });
+    await disk.init();
+    expect(await disk.diskEnforcement()).toMatchObject({ kind: "watchdog", limitBytes: 256 * MiB });
+    const env = await disk.create();
+    await disk.waitReady(env.id);
+    // No file may pass the environment's limit (RLIMIT_FSIZE, the only bound on Docker's /etc/hosts of a remote node).
+    expect((await disk.exec(env.id, "mail", ["bash", "-c", "ulimit -f"])).stdout.trim()).toBe(String((256 * MiB) / 1024));
+    const write = await disk.exec(env.id, "mail", ["bash", "-c", "dd if=/dev/zero of=/root/a bs=1M count=150 status=none && dd if=/dev/zero of=/root/b bs=1M count=150 status=none"], { timeoutMs: 60_000 });
+    expect(write.exitCode, write.stderr).toBe(0);
+    const notice = await until("the disk-limit notice", () => (disk.notice(env.id)?.kind === "disk-limit" ? disk.notice(env.id) : undefined), 60_000);
+    expect(notice).toMatchObject({ kind: "disk-limit", limitBytes: 256 * MiB });
+    await until("the environment stopped", () => disk.status(env.id) === "stopped", 30_000);
+    await disk.resume(env.id);
+    await disk.exec(env.id, "mail", ["rm", "-f", "/root/a", "/root/b"]);
+    await until("the notice cleared", () => disk.notice(env.id) === undefined, 60_000);
+    expect(disk.status(env.id)).toBe("running");
+    await disk.destroy(env.id);
+  }, 300_000);
+
   it("a drained node's learners see what happened, and a reset brings their machines back on another node", async () => {
     const env = await manager.create();
     await manager.waitReady(env.id);

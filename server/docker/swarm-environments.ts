@@ -22,7 +22,7 @@ import { ENVIRONMENT_MACHINES, type EnvironmentMachine, type EnvironmentParams }
 import { watchContainerEvents, type ContainerEvent } from "./docker-events";
 import type { DiskEnforcement, DiskLimitOptions } from "./disk-limits";
 import type { WatchedEnvironment } from "./disk-watchdog";
-import { EnvironmentBase, type BaseMachine, type BaseRecord } from "./environment-base";
+import { EnvironmentBase, type BaseMachine, type BaseOptions, type BaseRecord } from "./environment-base";
 import { EnvironmentError, message, settleAll, sleep, statusCode, tolerate } from "./env-support";
 import type { InitOptions, InitReport } from "./environments";
 import { LABEL_CLAIMED, LABEL_ENVIRONMENT, LABEL_MACHINE, LABEL_SCOPE, containerLabels, containerName, networkLabels, networkName } from "./labels";
@@ -34,24 +34,15 @@ import { ensureImageOnNode, installNodeFirewall } from "./swarm-firewall";
 import { mailHosts, networkSpec, serviceSpec } from "./swarm-spec";
 import { hostAddress } from "./subnet-pool";
 
-export interface SwarmManagerOptions {
+/** As ./environments.ts's options (./environment-base.ts BaseOptions: pool, idle stop — here a freeze —,
+ * TTL, reaping, labels/scope, disk, log; hostFirewall: on every node), and the Swarm's own. */
+export interface SwarmManagerOptions extends BaseOptions {
   swarm: SwarmOptions;
-  /** IPv4 pool of the overlay networks' /28s. Default 10.213.0.0/16. */
-  subnetPool?: string;
-  /** As in ./environments.ts: idle stop (here a freeze), TTL, warm pool, reaping, labels/scope. */
-  idleStopMs?: number;
-  ttlMs?: number;
+  /** Warm pool size to keep from init() on (fillPool changes it). Default 0. */
   poolSize?: number;
-  mayReap?: (id: string, action: "stop" | "destroy") => boolean;
-  labels?: Record<string, string>;
-  /** Install the host firewall on every node. Default true. */
-  hostFirewall?: boolean;
   /** Image reference per machine, overriding the registry's (development). */
   images?: Partial<Record<EnvironmentMachine, string>>;
   commands?: Partial<Record<EnvironmentMachine, string[]>>;
-  maxParallelCreates?: number;
-  disk?: DiskLimitOptions & { tickMs?: number; layerIntervalMinMs?: number; layerDutyFactor?: number };
-  log?: (line: string) => void;
   /** How often the node list is read (drained and lost nodes, new nodes). Default 5 s. */
   nodePollMs?: number;
   /** How long a machine may take to be placed and start (a node pulling the images). Default 180 s. */
