@@ -248,6 +248,24 @@ describe("Swarm mode (real Swarm of scripts/dev-swarm.sh)", () => {
     for (const id of again.adopted) await third.destroy(id);
   }, 300_000);
 
+  it("the reaper freezes idle environments (resumed on use) and destroys those past their TTL", async () => {
+    const reaped: string[] = [];
+    // The reaper looks every 5 s at the least (reaper.ts): frozen at the first look, destroyed at a later one.
+    const reaping = newManager("reaper", { idleStopMs: 1_000, ttlMs: 12_000, onReaped: (id) => reaped.push(id) });
+    await reaping.init();
+    const env = await reaping.create();
+    await reaping.waitReady(env.id);
+    await until("the idle freeze", () => reaping.status(env.id) === "stopped", 20_000);
+    const mail = reaping.placement(env.id).mail!;
+    const docker = reaping.cluster.nodeEngine(mail.nodeId);
+    expect((await docker.getContainer(mail.container).inspect()).State.Paused).toBe(true);
+    await reaping.resume(env.id);
+    expect((await reaping.exec(env.id, "mail", ["true"])).exitCode).toBe(0);
+    await until("the TTL destroy", () => reaped.includes(env.id), 40_000);
+    expect(reaping.status(env.id)).toBe("missing");
+    await until("its services gone", async () => (await reaping.cluster.manager.listServices({ filters: { name: [`maillab-${env.id}`] } })).length === 0, 20_000);
+  }, 120_000);
+
   it("limits disk by the watchdog across nodes: over the limit stops the environment with a notice; deleting and resuming clears it", async () => {
     const MiB = 2 ** 20;
     const disk = newManager("disk", { disk: { limitBytes: 256 * MiB, mode: "auto", tickMs: 500, layerIntervalMinMs: 500, layerDutyFactor: 1 } });
