@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the figures of docs/design.md §7 on this machine, as a table and as JSON in
  * bench/results/latest.json. Not a test: it never fails on a slow machine.
- * Select parts with `npm run bench -- environments terminals checks loop disk page`; `swarm` (Swarm mode on
+ * Select parts with `npm run bench -- environments terminals checks loop disk class page`; `swarm` (Swarm mode on
  * the development Swarm of scripts/dev-swarm.sh, docs/operations.md "Capacity") runs only when named.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -47,6 +47,19 @@ const parts: Part[] = [
     targets: { create_warm_attachable_ms: "≤ 200" },
     // Brings up three extra engines when the dev Swarm is not up: only when asked for.
     onlyWhenNamed: true,
+  },
+  {
+    name: "class",
+    run: async () => (await import("./class")).benchClass(),
+    targets: {
+      "warmJoin.p50Ms": "≤ 1000",
+      "warmJoin.p95Ms": "≤ 2000",
+      "coldJoin.maxMs": "≤ 60000",
+      environments: "≥ 100",
+      memoryPerEnvironmentMiB: "≤ 32",
+      "checks.p95Ms": "≤ 2000",
+      "health.p95Ms": "≤ 500",
+    },
   },
   {
     name: "page",

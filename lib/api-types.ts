@@ -194,7 +194,10 @@ export interface ClassList {
 /** `GET|POST /api/classes/:id/prewarm`: the warm pool. */
 export interface PoolStatus {
   ready: number;
+  /** Ready environments the pool is building up to (all classes' reservations plus the base). */
   target: number;
+  /** This class's reservation: learners still expected to join (prewarm only). */
+  reserved?: number;
 }
 
 export interface RecordingView {

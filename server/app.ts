@@ -96,11 +96,11 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
       await terminals.deleteRecordings(id);
     },
     touch: (id) => manager.touch(id),
-    fillPool: (n) => manager.fillPool(n),
+    fillPool: (n, options) => manager.fillPool(n, options),
     poolStatus: () => manager.poolStatus(),
   };
 
-  const maillab = createMaillab({ store, machines, labs, events, log });
+  const maillab = createMaillab({ store, machines, labs, events, basePool: config.warmPool, log });
   const recordingsDir = path.join(config.dataDir, "recordings");
 
   const terminals = createTerminalUpgradeHandler({

@@ -85,16 +85,15 @@ export async function end(s: RequestScope, p: Record<string, string>): Promise<O
 /** POST /api/classes/:id/prewarm { count } */
 export async function prewarm(s: RequestScope, p: Record<string, string>): Promise<PoolStatus> {
   s.requireInstructor();
-  s.ctx.maillab.getClass(classId(p.id));
+  const id = classId(p.id);
   const body = parseOr400(prewarmBody, await s.json());
-  return s.ctx.maillab.prewarm(body.count);
+  return s.ctx.maillab.prewarm(id, body.count);
 }
 
 /** GET /api/classes/:id/prewarm — the warm pool's progress, for the pre-warm progress bar. */
 export function prewarmStatus(s: RequestScope, p: Record<string, string>): PoolStatus {
   s.requireInstructor();
-  s.ctx.maillab.getClass(classId(p.id));
-  return s.ctx.maillab.poolStatus();
+  return s.ctx.maillab.prewarmStatus(classId(p.id));
 }
 
 /** POST /api/classes/:id/presenter { slide?, follow? } */

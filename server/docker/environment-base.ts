@@ -300,9 +300,12 @@ export abstract class EnvironmentBase<M extends BaseMachine, N extends BaseNotic
     return { ready, target };
   }
 
-  /** Keeps `n` ready environments in the warm pool (built one at a time in the background). */
-  fillPool(n: number): void {
-    this.pool.setTarget(n);
+  /**
+   * Keeps `n` ready environments in the warm pool (built one at a time in the background).
+   * `trim: false` keeps members above the new target (one is about to be claimed).
+   */
+  fillPool(n: number, options?: { trim?: boolean }): void {
+    this.pool.setTarget(n, options);
   }
 
   /** Resolves when the pool has reached its target (benchmarks, tests, pre-warming before class). */

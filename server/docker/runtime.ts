@@ -83,7 +83,8 @@ export interface EnvironmentRuntime {
   destroy(id: string): Promise<void>;
   touch(id: string): void;
   terminalTarget(id: string, machine: EnvironmentMachine): Promise<TerminalTarget>;
-  fillPool(n: number): void;
+  /** Ready environments to keep. `trim: false` keeps members above the new target (one was just claimed). */
+  fillPool(n: number, options?: { trim?: boolean }): void;
   poolStatus(): { ready: number; target: number };
   poolSettled(): Promise<void>;
   diskEnforcement(): Promise<DiskEnforcement>;
@@ -113,7 +114,7 @@ export function engineRuntime(manager: EnvironmentManager): EnvironmentRuntime {
     touch: (id) => manager.touch(id),
     // The docker CLI under node-pty talks to the same engine as dockerode (DOCKER_HOST is inherited).
     terminalTarget: (id, machine) => Promise.resolve({ container: manager.containerName(id, machine) }),
-    fillPool: (n) => manager.fillPool(n),
+    fillPool: (n, options) => manager.fillPool(n, options),
     poolStatus: () => manager.poolStatus(),
     poolSettled: () => manager.poolSettled(),
     diskEnforcement: () => manager.diskEnforcement(),

@@ -26,10 +26,25 @@ export interface ClassesDeps {
   events: EventBus;
   lifecycle: Lifecycle;
   scheduler: CheckScheduler;
+  /** Ready environments kept when no class is expecting learners (MAILLAB_WARM_POOL). */
+  basePool?: number;
   log: (line: string) => void;
 }
 
-export function createClasses({ course, store, machines, events, lifecycle, scheduler, log }: ClassesDeps) {
+export function createClasses({ course, store, machines, events, lifecycle, scheduler, basePool = 0, log }: ClassesDeps) {
+  /**
+   * Pre-warming reserves environments for a class's learners still to come: the warm pool keeps
+   * `basePool` plus every running class's outstanding reservations. A learner of that class who
+   * joins takes one reservation with its environment, so the pool does not build a replacement
+   * while the rest of the class is joining (that would compete with them for the CPU and leave
+   * a second set of machines behind); ending the class returns its unused ones.
+   */
+  const reserved = new Map<string, number>();
+  function planPool(trim: boolean) {
+    let n = basePool;
+    for (const count of reserved.values()) n += count;
+    machines.fillPool(n, { trim });
+  }
   function getClass(classId: string) {
     const row = store.getClass(classId);
     if (!row) throw errors.noClass();
@@ -96,7 +111,23 @@ export function createClasses({ course, store, machines, events, lifecycle, sche
         store.insertLearner({ id, name, classId: cls.id, createdAt: Date.now() });
       }
       const labIds = JSON.parse(cls.labs) as string[];
-      const row = await lifecycle.createEnvironmentFor(id!, labIds[0]!, cls.id);
+      const fresh = !store.liveEnvironmentOfLearner(id!);
+      const reservation = fresh && (reserved.get(cls.id) ?? 0) > 0;
+      // Before the claim: the pool must not start a replacement for the member this learner takes.
+      if (reservation) {
+        reserved.set(cls.id, reserved.get(cls.id)! - 1);
+        planPool(false);
+      }
+      let row;
+      try {
+        row = await lifecycle.createEnvironmentFor(id!, labIds[0]!, cls.id);
+      } catch (error) {
+        if (reservation) {
+          reserved.set(cls.id, (reserved.get(cls.id) ?? 0) + 1);
+          planPool(false);
+        }
+        throw error;
+      }
       events.emit("class", { classId: cls.id });
       return { learnerId: id!, environment: row, class: cls };
     },
@@ -105,6 +136,7 @@ export function createClasses({ course, store, machines, events, lifecycle, sche
     async endClass(classId: string) {
       const cls = getClass(classId);
       store.updateClass(classId, { endedAt: cls.endedAt ?? Date.now() });
+      if (reserved.delete(classId)) planPool(true);
       for (const env of store.environmentsOfClass(classId)) {
         if (env.destroyedAt) continue;
         scheduler.forget(env.id);
@@ -117,9 +149,20 @@ export function createClasses({ course, store, machines, events, lifecycle, sche
 
     poolStatus: () => machines.poolStatus(),
 
-    prewarm(count: number) {
-      machines.fillPool(count);
-      return machines.poolStatus();
+    /** Reserves `count` ready environments for learners of this class still to join (0 cancels). */
+    prewarm(classId: string, count: number) {
+      const cls = getClass(classId);
+      if (cls.endedAt) throw errors.classEnded();
+      if (count > 0) reserved.set(classId, count);
+      else reserved.delete(classId);
+      planPool(true);
+      return { ...machines.poolStatus(), reserved: count };
+    },
+
+    /** The pool's progress towards this class's reservation. */
+    prewarmStatus(classId: string) {
+      getClass(classId);
+      return { ...machines.poolStatus(), reserved: reserved.get(classId) ?? 0 };
     },
 
     setPresenter(classId: string, change: { slide?: number; follow?: boolean }) {

@@ -23,12 +23,14 @@ export interface MaillabDeps {
   machines: Machines;
   labs: Labs;
   events: EventBus;
+  /** Ready environments kept when no class is expecting learners (MAILLAB_WARM_POOL). */
+  basePool?: number;
   log?: (line: string) => void;
 }
 
 export type Maillab = ReturnType<typeof createMaillab>;
 
-export function createMaillab({ store, machines, labs, events, log = console.log }: MaillabDeps) {
+export function createMaillab({ store, machines, labs, events, basePool = 0, log = console.log }: MaillabDeps) {
   const course = labs.course;
   const evaluator = createEvaluator({ course, store, labs, machines, events, ...(process.env.MAILLAB_DEBUG_CHECKS === "1" ? { debug: log } : {}) });
   const scheduler = createCheckScheduler({
@@ -36,7 +38,7 @@ export function createMaillab({ store, machines, labs, events, log = console.log
     onError: (id, error) => log(`[checks] ${id}: ${error instanceof Error ? error.message : String(error)}`),
   });
   const lifecycle = createLifecycle({ course, store, machines, labs, events, scheduler, evaluator });
-  const classes = createClasses({ course, store, machines, events, lifecycle, scheduler, log });
+  const classes = createClasses({ course, store, machines, events, lifecycle, scheduler, basePool, log });
   // The machines changed on their own (killed, removed, stopped over the disk limit) or by an operation:
   // the learner's page and the dashboard hear of it through the event streams.
   const offMachines = machines.onChange((id) => {
@@ -92,6 +94,7 @@ export function createMaillab({ store, machines, labs, events, log = console.log
     endClass: classes.endClass,
     poolStatus: classes.poolStatus,
     prewarm: classes.prewarm,
+    prewarmStatus: classes.prewarmStatus,
     setPresenter: classes.setPresenter,
 
     dispose() {

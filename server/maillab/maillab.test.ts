@@ -145,6 +145,30 @@ describe("classes", () => {
     expect(t.machines.statuses.size).toBe(0);
   });
 
+  it("pre-warming reserves environments for the learners still to come; joining takes one, ending returns the rest", async () => {
+    const a = t.maillab.createClass("A", ["l1"]);
+    const b = t.maillab.createClass("B", ["l1"]);
+    expect(t.maillab.prewarm(a.id, 3)).toMatchObject({ target: 3, reserved: 3 });
+    expect(t.machines.pool).toEqual({ target: 3, trim: true });
+    t.maillab.prewarm(b.id, 2);
+    expect(t.machines.pool.target).toBe(5);
+    // A learner of A takes a reserved environment: the pool shrinks with it, nothing is trimmed or rebuilt.
+    const joined = await t.maillab.join(a.joinCode, "Ada", null);
+    expect(t.machines.pool).toEqual({ target: 4, trim: false });
+    expect(t.maillab.prewarmStatus(a.id)).toMatchObject({ reserved: 2 });
+    // Coming back (same learner) takes nothing more.
+    await t.maillab.join(a.joinCode, "Ada", joined.learnerId);
+    expect(t.machines.pool.target).toBe(4);
+    // Ending B gives its reservation back (extra members are removed).
+    await t.maillab.endClass(b.id);
+    expect(t.machines.pool).toEqual({ target: 2, trim: true });
+    expect(await errorOf(() => t.maillab.prewarm(b.id, 1))).toMatchObject({ status: 410 });
+    // More learners than reserved: the reservation stops at 0, the pool at the base size.
+    for (const name of ["Bo", "Cy", "Di"]) await t.maillab.join(a.joinCode, name, null);
+    expect(t.maillab.prewarmStatus(a.id)).toMatchObject({ reserved: 0 });
+    expect(t.machines.pool.target).toBe(0);
+  });
+
   it("csv cells: separators, quotes and line breaks are quoted, formulas defused", () => {
     expect(csvCell("a;b", ";")).toBe('"a;b"');
     expect(csvCell("a,b", ";")).toBe("a,b");

@@ -33,7 +33,8 @@ export interface Machines {
   reset(id: string, params: EnvironmentParams): Promise<EnvironmentParams | void>;
   destroy(id: string): Promise<void>;
   touch(id: string): void;
-  fillPool(n: number): void;
+  /** Ready environments to keep. `trim: false` keeps members above the new target (one was just claimed). */
+  fillPool(n: number, options?: { trim?: boolean }): void;
   poolStatus(): { ready: number; target: number };
 }
 

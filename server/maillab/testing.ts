@@ -133,11 +133,14 @@ export function fakeLabs(course: Course, world: World) {
 export function fakeMachines(): Machines & {
   statuses: Map<string, MachineStatus>;
   created: number;
+  /** The warm pool's size as last asked for, and whether members above it were to be removed. */
+  pool: { target: number; trim: boolean };
   /** What Docker would do behind the app's back: a new status and notice, announced to onChange listeners. */
   happen(id: string, status: MachineStatus, notice?: MachineNotice): void;
 } {
   const statuses = new Map<string, MachineStatus>();
   const notices = new Map<string, MachineNotice>();
+  const pool = { target: 0, trim: true };
   const listeners = new Set<(id: string) => void>();
   let n = 0;
   return {
@@ -176,8 +179,12 @@ export function fakeMachines(): Machines & {
       statuses.delete(id);
     },
     touch() {},
-    fillPool() {},
-    poolStatus: () => ({ ready: 0, target: 0 }),
+    pool,
+    fillPool(size, options) {
+      pool.target = size;
+      pool.trim = options?.trim ?? true;
+    },
+    poolStatus: () => ({ ready: 0, target: pool.target }),
   };
 }
 
