@@ -102,8 +102,10 @@ async function storm(app: RunningApp, code: string, count: number, spreadMs: num
 export async function benchClass(): Promise<Record<string, number>> {
   const n = Number(process.env.MAILLAB_BENCH_JOINS ?? 30);
   const total = Number(process.env.MAILLAB_BENCH_ENVIRONMENTS ?? 100);
-  const memBefore = memAvailableKiB();
   const app = await startApp({ MAILLAB_WARM_POOL: "0" });
+  // After the app started: what the environments add, the server's growth included.
+  await sleep(5000);
+  const memBefore = memAvailableKiB();
   const load = new LoadSampler();
   const learners: Learner[] = [];
   const classes: string[] = [];
