@@ -55,6 +55,11 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
     log: (line: string) => log(`[environments] ${line}`),
     // Past MAILLAB_TTL_MINUTES the reaper destroys an environment by itself: its terminals and recordings go too.
     onReaped: (id: string) => void terminals.removeEnvironment(id, "removed").then(() => terminals.deleteRecordings(id)).catch(() => undefined),
+    // Shells ready before anyone asks: a learner who gets a pooled environment finds prompts waiting.
+    onPoolMember: (id: string, event: "ready" | "gone") => {
+      if (event === "ready") terminals.prestart(id, TERMINAL_MACHINES, { pinned: true });
+      else void terminals.removeEnvironment(id, "removed").then(() => terminals.deleteRecordings(id)).catch(() => undefined);
+    },
     // Class environments live as long as their class; the reaper only stops them when idle.
     mayReap: (id: string, action: "stop" | "destroy") =>
       action === "stop" || !store.getEnvironment(id)?.classId || Boolean(store.getClass(store.getEnvironment(id)!.classId!)?.endedAt),

@@ -104,6 +104,12 @@ export interface BaseOptions {
   ttlMs?: number;
   mayReap?: (id: string, action: "stop" | "destroy") => boolean;
   onReaped?: (id: string) => void;
+  /**
+   * A warm-pool member is ready to be handed out (built, or adopted at start-up), or gone without
+   * being handed out (trimmed, broken). The app starts the members' shells ahead of time
+   * (server/terminals prestart), so a learner who gets one finds prompts waiting.
+   */
+  onPoolMember?: (id: string, event: "ready" | "gone") => void;
   labels?: Record<string, string>;
   maxParallelCreates?: number;
   /** Disk limit per environment (./disk-limits.ts); none when absent. The watchdog's intervals are for tests. */
@@ -154,7 +160,9 @@ export abstract class EnvironmentBase<M extends BaseMachine, N extends BaseNotic
     this.pool = new WarmPool({
       createMember: async () => {
         await this.init(); // subnets seeded and adoption done before the first member
-        return (await this.build({ pool: true, extra: {} })).id;
+        const { id } = await this.build({ pool: true, extra: {} });
+        this.notifyPoolMember(id, "ready");
+        return id;
       },
       destroyMember: (id) => this.destroy(id),
       whenQuiet: () => this.slots.whenQuiet(),
@@ -163,6 +171,20 @@ export abstract class EnvironmentBase<M extends BaseMachine, N extends BaseNotic
   }
 
   abstract init(options?: InitOptions): Promise<InitReport>;
+
+  /** Adds an adopted, running pool member to the pool and says so. */
+  protected adoptPoolMember(id: string): void {
+    this.pool.add(id);
+    this.notifyPoolMember(id, "ready");
+  }
+
+  private notifyPoolMember(id: string, event: "ready" | "gone"): void {
+    try {
+      this.base.onPoolMember?.(id, event);
+    } catch (error) {
+      this.log(`pool member listener failed: ${message(error)}`);
+    }
+  }
   abstract stop(id: string): Promise<void>;
   /** Creates a new environment's Docker objects and starts its machines (the record is locked meanwhile). */
   protected abstract createEnvironment(record: R, pool: boolean): Promise<void>;
@@ -424,6 +446,7 @@ export abstract class EnvironmentBase<M extends BaseMachine, N extends BaseNotic
     await withLock(record, async () => {
       if (this.envs.get(id) !== record) return;
       this.pool.remove(id);
+      if (record.pooled) this.notifyPoolMember(id, "gone");
       this.closeChannels(id);
       await this.removeEnvironment(record);
       this.subnets.release(record.params.subnet);

@@ -184,7 +184,7 @@ export class EnvironmentManager extends EnvironmentBase<MachineState, Environmen
       if (!found.machines.probe && learnerMachinesRunning && !found.pooled) removals.push(this.addMissingProbe(record));
       record.timings.fromPool = found.bornInPool;
       this.envs.set(found.id, record);
-      if (found.pooled) this.pool.add(found.id);
+      if (found.pooled) this.adoptPoolMember(found.id);
       // A crash between the two renames of a claim: finish it, so containerName() is right for both.
       if (found.halfClaimed) removals.push(this.markClaimed(record).catch((e) => this.log(`finishing claim of ${found.id}: ${message(e)}`)));
     }

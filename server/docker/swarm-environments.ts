@@ -148,7 +148,7 @@ export class SwarmEnvironmentManager extends EnvironmentBase<SwarmMachine, Runti
       this.envs.set(found.id, record);
       this.updateStatusFromMachines(record, { quiet: true });
       this.noticeNodeProblems(record);
-      if (found.pooled && record.status === "running") this.pool.add(found.id);
+      if (found.pooled && record.status === "running") this.adoptPoolMember(found.id);
       else if (found.pooled) removals.push(this.destroy(found.id).catch(() => undefined));
       if (found.halfClaimed) removals.push(this.markClaimed(record).catch((e: unknown) => this.log(`finishing claim of ${found.id}: ${message(e)}`)));
     }

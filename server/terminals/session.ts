@@ -188,6 +188,8 @@ export class TerminalSession {
     private readonly settings: SessionSettings,
     private readonly onGone: (s: TerminalSession) => void,
     recordingQuota?: RecordingQuota,
+    /** Started ahead for someone who has not come yet: not reaped as idle before the first attach. */
+    { pinned = false }: { pinned?: boolean } = {},
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
     this.cols = size.cols;
@@ -217,7 +219,7 @@ export class TerminalSession {
     // With `encoding: null` node-pty delivers Buffers (its typings say string).
     this.pty.onData((d) => this.onPtyData(d as unknown as Buffer));
     this.pty.onExit(({ exitCode, signal }) => this.onPtyExit(exitCode, signal));
-    this.startIdleTimer();
+    if (!pinned) this.startIdleTimer();
   }
 
   get clientCount(): number {

@@ -119,9 +119,11 @@ export interface TerminalUpgradeHandler {
    * Starts the shells of an environment before anyone connects (a learner was just given it): the
    * page's sockets then find a prompt waiting instead of paying a `docker exec` and a login shell
    * (~0.3–0.6 s). Shells start at 80×24 and take the browser's size when it attaches. Failures are
-   * logged only: the socket's own attach tries again.
+   * logged only: the socket's own attach tries again. `pinned`: for environments waiting in the warm
+   * pool, whose learner may come hours later — not reaped as idle before the first attach (they end
+   * with the environment).
    */
-  prestart(envId: string, machines: readonly MachineName[]): void;
+  prestart(envId: string, machines: readonly MachineName[], options?: { pinned?: boolean }): void;
   /** Live sessions, for dashboards and tests. */
   sessions(): TerminalSessionInfo[];
   /** The live session of one terminal, if any (tests and diagnostics). */
@@ -235,7 +237,7 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
     return q;
   }
 
-  async function getSession(envId: string, machine: MachineName, hello: { cols: number; rows: number }): Promise<TerminalSession> {
+  async function getSession(envId: string, machine: MachineName, hello: { cols: number; rows: number }, { pinned = false } = {}): Promise<TerminalSession> {
     const k = key(envId, machine);
     // Machines being replaced: no shell on the old ones (it would die with "exec failed").
     for (let hold = resetting.get(envId); hold; hold = resetting.get(envId)) await hold;
@@ -258,6 +260,7 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
             if (live.get(k) === ended) live.delete(k);
           },
           quota,
+          { pinned },
         );
         live.set(k, s);
         return s;
@@ -428,9 +431,9 @@ export function createTerminalUpgradeHandler(options: TerminalServerOptions): Te
     quotas.delete(envId);
     if (settings.recordingsDir) await deleteRecordings(settings.recordingsDir, envId);
   };
-  handler.prestart = (envId, machines) => {
+  handler.prestart = (envId, machines, options) => {
     for (const machine of machines) {
-      getSession(envId, machine, PRESTART_SIZE).catch((err) => settings.log(`prestart ${envId}/${machine} failed`, err));
+      getSession(envId, machine, PRESTART_SIZE, options).catch((err) => settings.log(`prestart ${envId}/${machine} failed`, err));
     }
   };
   handler.sessions = () =>
