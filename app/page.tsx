@@ -5,6 +5,7 @@ import { translator } from "@/lib/i18n";
 import { LangSwitch } from "@/components/lang-switch";
 import { StartButton } from "@/components/home/start-button";
 import { JoinForm } from "@/components/home/join-form";
+import { WarmUp } from "@/components/warm-up";
 
 export const dynamic = "force-dynamic";
 
@@ -17,6 +18,7 @@ export default async function Home() {
   const course = maillab.course;
   return (
     <main className="mx-auto max-w-4xl px-6 py-10">
+      <WarmUp />
       <header className="mb-8 flex items-center justify-between">
         <div>
           <h1 className="text-3xl font-bold text-brand">{t("app.name")}</h1>

@@ -4,6 +4,7 @@ import { translator } from "@/lib/i18n";
 import { joinCodeSchema } from "@/lib/api-schema";
 import { JoinForm } from "@/components/home/join-form";
 import { LangSwitch } from "@/components/lang-switch";
+import { WarmUp } from "@/components/warm-up";
 
 export const dynamic = "force-dynamic";
 
@@ -16,6 +17,7 @@ export default async function JoinPage({ params }: { params: Promise<{ code: str
   const cls = code.success ? getContext().store.getClassByCode(code.data) : undefined;
   return (
     <main className="mx-auto max-w-md px-6 py-10">
+      <WarmUp />
       <div className="mb-6 flex items-center justify-between gap-4">
         <h1 className="text-2xl font-bold">{t("home.join.title")}</h1>
         <LangSwitch lang={lang} />
