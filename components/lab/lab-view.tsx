@@ -125,7 +125,9 @@ export function LabView({
   const nextLab = content.labs[labIndex + 1];
   const labState = env.labs.find((l) => l.id === lab.id);
   const allDone = labState?.status === "done";
-  const started = env.steps.some((s) => s.labId === lab.id && s.status === "pass");
+  // Once the learner is at work (a step done, or tried and not yet right), the intro folds so the
+  // current step's verdict and hints are in view at 1366×768 without scrolling.
+  const started = env.steps.some((s) => s.labId === lab.id && (s.status === "pass" || s.attempted));
 
   return (
     <div className="flex h-screen flex-col">
