@@ -43,6 +43,8 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
     instanceId = randomId(12);
     store.setSetting("instance_id", instanceId);
   }
+  // Operators (and the test harness, which removes a stopped test app's machines) find its objects by this.
+  log(`[app] instance ${instanceId}: Docker objects labelled ${INSTANCE_LABEL}=${instanceId}`);
 
   const images = { ready: false, building: false, progress: [] as string[], error: undefined as string | undefined, missing: [] as string[] };
   const runtimeOptions = {

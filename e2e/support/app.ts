@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -112,7 +112,28 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
     },
     async dispose() {
       await stop();
+      removeDockerObjects(log);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A stopped app leaves its machines running on purpose (the next start adopts them), but a test
+ * app's data directory is thrown away with it: remove what it made (its warm pool, environments a
+ * test did not delete), found by the instance id it logged at start-up (server/app.ts).
+ */
+function removeDockerObjects(log: string): void {
+  const instance = /\[app\] instance ([a-z0-9]+)/.exec(log)?.[1];
+  if (!instance) return;
+  const filter = ["--filter", `label=maillab.instance=${instance}`];
+  const docker = (args: string[]) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n").filter(Boolean);
+  try {
+    const containers = docker(["ps", "-aq", ...filter]);
+    if (containers.length) docker(["rm", "-f", ...containers]);
+    const networks = docker(["network", "ls", "-q", ...filter]);
+    if (networks.length) docker(["network", "rm", ...networks]);
+  } catch {
+    // The engine is gone or busy: nothing more a test can do about it.
+  }
 }
