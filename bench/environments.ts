@@ -73,11 +73,35 @@ async function smtpReadyMs(manager: EnvironmentManager, env: EnvironmentInfo): P
   return Number(BigInt(result.stdout.trim()) / 1000n) / 1000 - env.timings.requestedAt;
 }
 
+/**
+ * Every figure once per OCI runtime the engine offers of runc (its default here) and crun
+ * (MAILLAB_OCI_RUNTIME, server/docker/environments.ts chooseOciRuntime), side by side in one run:
+ * keys are `<runtime>.<figure>`. BENCH_RUNTIMES=crun (comma-separated) picks some.
+ */
 export async function benchEnvironments(): Promise<Record<string, number>> {
+  const probe = new EnvironmentManager({ labels: { "maillab.bench": `environments-${process.pid}` }, hostFirewall: false, log: () => undefined });
+  const offered = Object.keys(((await probe.docker.info()) as { Runtimes?: Record<string, unknown> }).Runtimes ?? {});
+  probe.dispose();
+  const wanted = (process.env.BENCH_RUNTIMES ?? "runc,crun").split(",").filter((r) => offered.includes(r));
+  const results: Record<string, number> = {};
+  for (const runtime of wanted) {
+    try {
+      for (const [k, v] of Object.entries(await benchRuntime(runtime))) results[`${runtime}.${k}`] = v;
+    } catch (error) {
+      // crun refuses hosts whose cgroup v2 hierarchy has controllers in hybrid mode (docs/performance.md).
+      console.error(`[environments] ${runtime}: ${error instanceof Error ? error.message : String(error)}`);
+      results[`${runtime}.failed`] = 1;
+    }
+  }
+  return results;
+}
+
+async function benchRuntime(runtime: string): Promise<Record<string, number>> {
   const manager = new EnvironmentManager({
     labels: { "maillab.bench": `environments-${process.pid}` },
     idleStopMs: 0,
     ttlMs: 0,
+    ociRuntime: runtime,
     log: () => undefined,
   });
   const results: Record<string, number> = {};

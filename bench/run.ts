@@ -15,10 +15,10 @@ const parts: Part[] = [
     name: "environments",
     run: async () => (await import("./environments")).benchEnvironments(),
     targets: {
-      createToAttachableColdMs: "≤ 800",
-      createToAttachableWarmMs: "≤ 200",
-      createToPort25Ms: "≤ 1000",
-      idleMemoryPerEnvironmentMiB: "≤ 32",
+      "runc.create_cold_attachable_ms": "≤ 800",
+      "runc.create_warm_attachable_ms": "≤ 200",
+      "runc.create_cold_smtp_ms": "≤ 1000",
+      "runc.idle_memory_per_env_mib": "≤ 32",
     },
   },
   {

@@ -7,7 +7,8 @@
 #   machine gets a hard disk limit (--storage-opt size=, docs/security.md "Disk"); where btrfs
 #   cannot be had (MAILLAB_DOCKER_BTRFS=0, no kernel support) it runs on the default driver and
 #   the app's disk watchdog enforces the limit instead. Debian's crun is offered as an
-#   additional runtime (docs/performance.md "Container runtime").
+#   additional runtime for comparison (`npm run bench -- environments`); the machines run on runc
+#   (docs/performance.md "Container runtime").
 # - Otherwise: prints what to do and exits 1.
 set -euo pipefail
 

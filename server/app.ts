@@ -69,7 +69,7 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
   // MAILLAB_RUNTIME: one Docker engine (default), or a Docker Swarm (server/docker/runtime.ts, docs/operations.md).
   const manager: EnvironmentRuntime = config.swarm
     ? new SwarmEnvironmentManager({ ...runtimeOptions, swarm: config.swarm })
-    : engineRuntime(new EnvironmentManager(runtimeOptions));
+    : engineRuntime(new EnvironmentManager({ ...runtimeOptions, ociRuntime: config.ociRuntime }));
 
   // Check scripts go over one long-lived channel per machine (server/docker/check-channel.ts).
   const labs = createLabs({ run: (envId, machine, job) => manager.runScript(envId, machine, job), course });

@@ -66,3 +66,15 @@ describe("config: runtime", () => {
     expect(() => parseConfig(env({ ...swarm, MAILLAB_SWARM_NODE_PORT: "0" }))).toThrow(/MAILLAB_SWARM_NODE_PORT/);
   });
 });
+
+describe("config: OCI runtime", () => {
+  it("defaults to the engine's own runtime; takes a runtime's name", () => {
+    expect(parseConfig(env({})).ociRuntime).toBe("default");
+    expect(parseConfig(env({ MAILLAB_OCI_RUNTIME: "runc" })).ociRuntime).toBe("runc");
+  });
+
+  it("refuses what cannot be a runtime's name, naming the variable", () => {
+    expect(() => parseConfig(env({ MAILLAB_OCI_RUNTIME: "../bin/sh" }))).toThrow(/MAILLAB_OCI_RUNTIME must be default or the name/);
+    expect(() => parseConfig(env({ MAILLAB_OCI_RUNTIME: "" }))).toThrow(/MAILLAB_OCI_RUNTIME/);
+  });
+});

@@ -59,6 +59,16 @@ const envSchema = z.object({
   /** auto: hard limits where the engine has them, else the watchdog; hard: refuse to start machines without; watchdog: always measure. */
   MAILLAB_DISK_LIMIT_MODE: z.enum(["auto", "hard", "watchdog"], { error: "MAILLAB_DISK_LIMIT_MODE must be auto, hard or watchdog" }).default("auto"),
   /**
+   * OCI runtime of the lab machines (engine mode): `default` is the engine's own (runc with Debian's
+   * docker.io); any other name must be one of the engine's runtimes. crun measured no faster than runc
+   * here and needs a host without cgroup v2 controllers in hybrid mode (docs/performance.md
+   * "Container runtime"), so the default stays runc.
+   */
+  MAILLAB_OCI_RUNTIME: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "MAILLAB_OCI_RUNTIME must be default or the name of one of the engine's runtimes (e.g. runc, crun)")
+    .default("default"),
+  /**
    * Where environments run: `engine` — one Docker engine (the local one, or DOCKER_HOST); `swarm` — a
    * Docker Swarm, one service per machine placed by Swarm on its nodes (docs/operations.md).
    */
@@ -118,6 +128,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     idleStopMs: e.MAILLAB_IDLE_STOP_MINUTES,
     ttlMs: e.MAILLAB_TTL_MINUTES,
     warmPool: e.MAILLAB_WARM_POOL,
+    ociRuntime: e.MAILLAB_OCI_RUNTIME,
     recordingMaxBytesPerEnvironment: Math.round(e.MAILLAB_RECORDING_MAX_MB * 1024 * 1024),
     disk: { limitBytes: e.MAILLAB_DISK_LIMIT_MB * 1024 * 1024, mode: e.MAILLAB_DISK_LIMIT_MODE },
     runtime: e.MAILLAB_RUNTIME,

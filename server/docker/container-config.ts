@@ -38,6 +38,8 @@ export interface ContainerConfigInput {
    * largest file any process may write (RLIMIT_FSIZE), which also bounds Docker's bind-mounted
    * /etc/hosts, /etc/resolv.conf and /etc/hostname that no storage quota covers. */
   disk?: { sizeBytes?: number; fileSizeLimitBytes?: number };
+  /** OCI runtime (HostConfig.Runtime); the engine's default when absent. */
+  runtime?: string;
 }
 
 export function buildContainerOptions(input: ContainerConfigInput): Dockerode.ContainerCreateOptions {
@@ -71,6 +73,7 @@ export function buildContainerOptions(input: ContainerConfigInput): Dockerode.Co
       Privileged: false,
       Sysctls: { ...spec.sysctls },
       RestartPolicy: { Name: "no" }, // after an engine restart the app decides (adopt, resume on use)
+      ...(input.runtime ? { Runtime: input.runtime } : {}),
       ...(input.disk?.sizeBytes ? { StorageOpt: { size: String(input.disk.sizeBytes) } } : {}),
       // Root in the machine cannot raise a hard rlimit (no CAP_SYS_RESOURCE); docker exec shells inherit it.
       ...(input.disk?.fileSizeLimitBytes ? { Ulimits: [{ Name: "fsize", Soft: input.disk.fileSizeLimitBytes, Hard: input.disk.fileSizeLimitBytes }] } : {}),

@@ -96,6 +96,7 @@ describe("environments (real Docker engine)", () => {
 
     for (const machine of ["mail", "partner"] as const) {
       const info = await docker.getContainer(manager.containerName(a.id, machine)).inspect();
+      expect(info.HostConfig.Runtime).toBe("runc"); // MAILLAB_OCI_RUNTIME=default: the engine's own
       expect(info.Config.Labels).toMatchObject({ "maillab.environment": a.id, "maillab.machine": machine });
       expect(info.Config.Hostname).toBe(machine);
       expect(info.HostConfig.Privileged).toBe(false);

@@ -94,6 +94,8 @@ export interface EnvironmentManagerOptions {
   maxParallelCreates?: number;
   /** Disk limit per environment (./disk-limits.ts); none when absent. The watchdog's intervals are for tests. */
   disk?: DiskLimitOptions & { tickMs?: number; layerIntervalMinMs?: number; layerDutyFactor?: number };
+  /** OCI runtime of the machines: "default" (the engine's), or a runtime the engine lists (else creating fails with a clear error). */
+  ociRuntime?: string;
   log?: (line: string) => void;
 }
 
@@ -131,6 +133,7 @@ type EnvRecord = BaseRecord<MachineState, EnvironmentNotice>;
 export class EnvironmentManager extends EnvironmentBase<MachineState, EnvironmentNotice, EnvRecord> {
   readonly docker: Dockerode;
   private initPromise: Promise<InitReport> | undefined;
+  private runtimeChoice: Promise<string | undefined> | undefined;
   private events: ReturnType<typeof watchContainerEvents> | undefined;
 
   constructor(private readonly options: EnvironmentManagerOptions = {}) {
@@ -365,8 +368,23 @@ export class EnvironmentManager extends EnvironmentBase<MachineState, Environmen
     await Promise.all(ENVIRONMENT_MACHINES.map(async (machine) => this.startMachine(record, machine, await this.createMachine(record, machine, pool))));
   }
 
+  /** The runtime the machines run with (undefined: the engine's default); asked once. */
+  private ociRuntime(): Promise<string | undefined> {
+    this.runtimeChoice ??= chooseOciRuntime(this.docker, this.options.ociRuntime ?? "default").then(
+      (runtime) => {
+        this.log(`machines run with ${runtime ?? "the engine's default runtime"}`);
+        return runtime;
+      },
+      (error: unknown) => {
+        this.runtimeChoice = undefined; // the engine was not answering: ask again next time
+        throw error;
+      },
+    );
+    return this.runtimeChoice;
+  }
+
   private async createMachine(record: EnvRecord, machine: EnvironmentMachine, pool: boolean): Promise<Dockerode.Container> {
-    const disk = await this.diskEnforcement();
+    const [disk, runtime] = await Promise.all([this.diskEnforcement(), this.ociRuntime()]);
     const sizeBytes = disk.sizeBytes?.[machine];
     const container = await this.docker.createContainer(
       buildContainerOptions({
@@ -378,6 +396,7 @@ export class EnvironmentManager extends EnvironmentBase<MachineState, Environmen
         image: this.options.images?.[machine],
         command: this.options.commands?.[machine],
         disk: { sizeBytes, fileSizeLimitBytes: disk.limitBytes || undefined },
+        runtime,
       }),
     );
     record.machines[machine] = { containerId: container.id, state: "stopped", diskLimited: Boolean(sizeBytes) };
@@ -471,4 +490,18 @@ export class EnvironmentManager extends EnvironmentBase<MachineState, Environmen
       }));
   }
 
+}
+
+/**
+ * Resolves MAILLAB_OCI_RUNTIME against the engine's runtimes (`docker info`): a name must be one the
+ * engine lists; undefined means the engine's default.
+ */
+export async function chooseOciRuntime(docker: Dockerode, wanted: string): Promise<string | undefined> {
+  if (wanted === "default") return undefined;
+  const info = (await docker.info()) as { Runtimes?: Record<string, unknown> };
+  const available = Object.keys(info.Runtimes ?? {});
+  if (!available.includes(wanted)) {
+    throw new EnvironmentError(`MAILLAB_OCI_RUNTIME=${wanted}, but the engine offers only: ${available.join(", ") || "its default"}`, "failed");
+  }
+  return wanted;
 }
