@@ -84,6 +84,12 @@ describe("check-lib evidence helpers", () => {
     expect(sh("changed_at postfix", { MAILLAB_CHANGED: "postfix=5 dovecot=7" }).trim()).toBe("5");
     expect(sh("changed_at postfix dovecot", { MAILLAB_CHANGED: "postfix=5 dovecot=7" }).trim()).toBe("7");
     expect(sh("changed_at tls").trim()).toBe("0");
+    // To the millisecond (the app's looks), compared with mail.log's microseconds.
+    expect(sh("changed_at postfix dovecot", { MAILLAB_CHANGED: "postfix=1764500000.250 dovecot=1764500000.1 tls=0" }).trim()).toBe("1764500000.250");
+    expect(sh("changed_at tls postfix", { MAILLAB_CHANGED: "tls=0 postfix=1764500000.005" }).trim()).toBe("1764500000.005");
+    const second = sh("date -u -d 2026-11-27T22:00:01 +%s").trim();
+    const inSecond = sh(`mail_log_since ${second}.000002 | grep -c '^2026-11-27T22:00:01'`).trim();
+    expect(inSecond).toBe("3"); // .000002 to .000004 of that second, not .000001 before them
     expect(sh('mail_log_since 0 | wc -l').trim()).toBe(sh('wc -l <"$MAIL_LOG"').trim());
   });
 
@@ -116,8 +122,8 @@ describe("check-lib: what Postfix complains about", () => {
       "postmulti: fatal: parameter inet_interfaces: no local interface found for 10.9.9.9",
       "postfix/trivial-rewrite: warning: virtual_alias_domains: hash:/etc/postfix/virtual: table lookup problem",
     ]);
-    // Only what is new: the lines since a change (and the few seconds its command ran before).
-    const since = sh("date -u -d 2026-11-27T22:10:06 +%s").trim();
+    // Only what is new: the lines since the app's last look before a change (changed_at), to the second.
+    const since = sh("date -u -d 2026-11-27T22:10:04 +%s").trim();
     expect(sh(`postfix_log_problems ${since}`, { MAIL_LOG: problems }).trim()).toBe(
       "postfix/trivial-rewrite: warning: virtual_alias_domains: hash:/etc/postfix/virtual: table lookup problem",
     );

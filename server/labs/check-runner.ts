@@ -59,7 +59,8 @@ export interface RunContext {
   /**
    * When each input last changed (ms since the epoch, as far as the app saw it), for hints that
    * quote mail.log: they read only what happened since the last relevant change (an error fixed an
-   * hour ago is not news). Scripts get it as MAILLAB_CHANGED="<input>=<epoch s> …".
+   * hour ago is not news). Scripts get it as MAILLAB_CHANGED="<input>=<epoch s.ms> …" (to the
+   * millisecond: mail.log's stamps have microseconds, and a second is long in a lab).
    */
   changedAt?: Record<string, number>;
 }
@@ -96,7 +97,7 @@ export function scriptEnv(params: EnvironmentParams, extra: { runId?: string; ch
     MAILLAB_CHECK_HELO: CHECK_HELO,
     MAILLAB_RUN: extra.runId ?? `r${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`,
     MAILLAB_CHANGED: Object.entries(extra.changedAt ?? {})
-      .map(([name, ms]) => `${name}=${Math.floor(ms / 1000)}`)
+      .map(([name, ms]) => `${name}=${ms > 0 ? (ms / 1000).toFixed(3) : 0}`)
       .join(" "),
     LC_ALL: "C.UTF-8",
   };

@@ -12,12 +12,14 @@ export interface LabEnvironment extends RunContext {
   destroy(): Promise<void>;
   /** Runs a shell command in a machine as root; throws with its output when it exits non-zero. */
   sh(machine: EnvironmentMachine, script: string, timeoutMs?: number): Promise<string>;
+  /** Runs a shell command in a machine as root: its exit status and its output (stdout, then stderr). */
+  shell(machine: EnvironmentMachine, script: string, timeoutMs?: number): Promise<{ exitCode: number; output: string }>;
   /** When each input last changed, as the app saw it (filled by observe; empty: "since ever"). */
   changedAt: Record<string, number>;
   /**
    * Reads the course's fingerprint as the app does after every command and notes which inputs
-   * changed (server/maillab/evaluation.ts): hints that quote mail.log then read only what happened
-   * since the last relevant change, as they do for a learner.
+   * changed and since when (server/maillab/evaluation.ts): hints that quote mail.log then read only
+   * what happened since the last relevant change, as they do for a learner.
    */
   observe(): Promise<void>;
 }
@@ -53,6 +55,7 @@ export async function startLabEnvironment(course: Course = loadCourse()): Promis
   await manager.waitReady(info.id);
   const run: RunScriptFn = (envId, machine, job) => manager.runScript(envId, machine, job);
   let seen: Record<string, string> | undefined;
+  let lookedAt = 0;
   const env: LabEnvironment = {
     manager,
     run,
@@ -61,14 +64,16 @@ export async function startLabEnvironment(course: Course = loadCourse()): Promis
     course,
     changedAt: {},
     async observe() {
+      const t = Date.now();
       const inputs = await readInputs(env);
       if (!inputs) throw new Error("the course's inputs script did not run");
-      const t = Date.now();
+      // As the app does: a change happened after the previous look, when the input was as before.
       for (const [name, value] of Object.entries(inputs)) {
-        if (seen && seen[name] !== value) env.changedAt[name] = t;
+        if (seen && seen[name] !== value) env.changedAt[name] = lookedAt;
         else env.changedAt[name] ??= 0;
       }
       seen = inputs;
+      lookedAt = t;
     },
     async destroy() {
       await manager.destroy(info.id).catch(() => undefined);
@@ -81,6 +86,10 @@ export async function startLabEnvironment(course: Course = loadCourse()): Promis
       const r = await manager.exec(info.id, machine, ["bash", "-c", script], { timeoutMs });
       if (r.exitCode !== 0) throw new Error(`${machine}: \`${script}\` exited ${r.exitCode}:\n${r.stdout}${r.stderr}`);
       return r.stdout;
+    },
+    async shell(machine, script, timeoutMs = 60_000) {
+      const r = await manager.exec(info.id, machine, ["bash", "-c", script], { timeoutMs });
+      return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
     },
   };
   return env;

@@ -22,7 +22,7 @@ function setup() {
   store.insertEnvironment({ id, learnerId: "learner1", classId: null, labId: "l1", params: JSON.stringify(PARAMS), createdAt: 1, lastActiveAt: 1 });
   const steps = () => environmentView(course, store.getEnvironment(id)!, loadStates(store, id), "running", "en").steps;
   const stepOf = (stepId: string) => steps().find((s) => s.id === stepId)!;
-  return { course, world, store, machines, fake, evaluator, id, published, steps, stepOf, dispose, evaluate: (force = false) => evaluator.evaluate(id, { force }) };
+  return { course, world, store, events, machines, fake, evaluator, id, published, steps, stepOf, dispose, evaluate: (force = false) => evaluator.evaluate(id, { force }) };
 }
 
 beforeEach(() => {
@@ -126,6 +126,31 @@ describe("evaluation", () => {
       await ctx.evaluate();
     }
     expect(ctx.stepOf("listen").sameFailures).toBe(5);
+  });
+
+  it("tells the scripts since when to read mail.log: the last look before a change, when the input was still as before", async () => {
+    let clock = 1_000_000;
+    const evaluator = createEvaluator({ course: ctx.course, store: ctx.store, labs: ctx.fake.labs, machines: ctx.machines, events: ctx.events, now: () => clock });
+    const given: Array<Record<string, number>> = [];
+    const runChecks = ctx.fake.labs.runChecks;
+    ctx.fake.labs.runChecks = (env, params, checks, options) => {
+      given.push({ ...options.changedAt });
+      return runChecks(env, params, checks, options);
+    };
+    await evaluator.evaluate(ctx.id); // the first look after an app start: no history
+    expect(given.at(-1)).toEqual({ conf: 0, svc: 0, log: 0 });
+    clock = 1_005_000;
+    await evaluator.evaluate(ctx.id, { force: true }); // nothing changed: a look all the same
+    // The learner's command runs (its errors are logged now, at 1_007_000); the app looks afterwards.
+    ctx.world.inputs!.conf = "c1";
+    clock = 1_009_000;
+    await evaluator.evaluate(ctx.id);
+    expect(given.at(-1)).toEqual({ conf: 1_005_000, svc: 0, log: 0 });
+    // A later change of another input: its own previous look; conf keeps its time.
+    ctx.world.inputs!.svc = "s1";
+    clock = 1_020_000;
+    await evaluator.evaluate(ctx.id, { force: true });
+    expect(given.at(-1)).toEqual({ conf: 1_005_000, svc: 1_009_000, log: 0 });
   });
 
   it("does nothing for stopped or destroyed environments", async () => {

@@ -43,19 +43,28 @@ export function paramsOf(row: EnvironmentRow): EnvironmentParams {
 }
 
 export function createEvaluator({ course, store, labs, machines, events, now = Date.now, debug }: EvaluationDeps) {
-  /** Per environment: the last fingerprint seen and when each input last changed (for hints). */
-  const seen = new Map<string, { values: Record<string, string>; changedAt: Record<string, number> }>();
+  /**
+   * Per environment: the last fingerprint seen, when it was read, and when each input last changed
+   * (for hints that read mail.log "since the change").
+   */
+  const seen = new Map<string, { values: Record<string, string>; lookedAt: number; changedAt: Record<string, number> }>();
 
-  function noteInputs(environmentId: string, inputs: Record<string, string> | undefined): Record<string, number> {
-    const entry = seen.get(environmentId) ?? { values: {}, changedAt: {} };
+  /**
+   * Notes a fingerprint read at `lookedAt`. An input that differs changed after the previous look,
+   * when it was still as before: that look's time is "since the change". (Not the time of this
+   * look: the command that made the change logged its own complaints while it ran, before this
+   * look, e.g. Postfix's fatal error during `systemctl restart postfix`.)
+   */
+  function noteInputs(environmentId: string, inputs: Record<string, string> | undefined, lookedAt: number): Record<string, number> {
+    const entry = seen.get(environmentId) ?? { values: {}, lookedAt: 0, changedAt: {} };
     if (inputs) {
-      const t = now();
       for (const [name, value] of Object.entries(inputs)) {
         // The first look after an app start knows no history: 0 means "since ever".
-        if (name in entry.values && entry.values[name] !== value) entry.changedAt[name] = t;
+        if (name in entry.values && entry.values[name] !== value) entry.changedAt[name] = entry.lookedAt;
         else entry.changedAt[name] ??= 0;
       }
       entry.values = inputs;
+      entry.lookedAt = lookedAt;
     }
     seen.set(environmentId, entry);
     return entry.changedAt;
@@ -96,8 +105,9 @@ export function createEvaluator({ course, store, labs, machines, events, now = D
     const started = performance.now();
     await machines.waitReady(environmentId);
     const params = paramsOf(row);
+    const lookedAt = now();
     const inputs = await labs.readInputs(environmentId, params);
-    const options = { runId: randomBytes(6).toString("hex"), changedAt: noteInputs(environmentId, inputs) };
+    const options = { runId: randomBytes(6).toString("hex"), changedAt: noteInputs(environmentId, inputs, lookedAt) };
     let saved = loadStates(store, environmentId);
     let states: Map<string, StepState> = saved;
     let labId = row.labId;

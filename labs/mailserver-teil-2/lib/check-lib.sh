@@ -172,13 +172,18 @@ pc() { postconf -xh "$@" 2>/dev/null; }
 # (What `postfix status` checks, without its ~40 ms of shell scripts: master's pid file names a live process.)
 postfix_running() {
   local pid
-  read -r pid </var/spool/postfix/pid/master.pid 2>/dev/null || return 1
+  read -r pid 2>/dev/null </var/spool/postfix/pid/master.pid || return 1
   pid=${pid//[[:space:]]/}
   [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
 }
 
-# iso_utc EPOCH: the time as rsyslog writes it in mail.log (UTC, to the second), without forking date.
-iso_utc() { TZ=UTC0 printf '%(%Y-%m-%dT%H:%M:%S)T' "$1"; }
+# iso_utc EPOCH[.FRACTION]: the time as rsyslog writes it in mail.log (UTC, with microseconds: the
+# first 26 characters of a line), without forking date.
+iso_utc() {
+  local f=000000
+  [[ $1 == *.* ]] && { f=${1#*.}000000; f=${f:0:6}; }
+  TZ=UTC0 printf '%(%Y-%m-%dT%H:%M:%S)T.%s' "${1%%.*}" "$f"
+}
 
 # listening_on PORT: local IPv4/IPv6 addresses with a TCP listener on PORT (from /proc).
 listening_on() {
@@ -484,23 +489,32 @@ imap_survey() { survey_run imap _imap_survey; }
 pop3_survey() { survey_run pop3 _pop3_survey; }
 
 # ---- what happened since the last relevant change ------------------------------------------------
-# changed_at INPUT...: epoch seconds of the latest change the app saw of these inputs (0: unknown).
+# changed_at INPUT...: when the latest change of these inputs happened, as far as the app saw it,
+# in epoch seconds (0: unknown): the app's last look before the change, when the inputs were still
+# as before. A command's own complaints (postfix reload, systemctl restart) are logged while it
+# runs, before the app notices the change it made: they come after that look.
+# (MAILLAB_CHANGED has milliseconds: "postfix=1764500000.123".)
 changed_at() {
-  local latest=0 item name t
+  local latest=0 item name t want
   for item in ${MAILLAB_CHANGED:-}; do
     name=${item%%=*} t=${item#*=}
-    for want in "$@"; do [ "$name" = "$want" ] && [ "$t" -gt "$latest" ] && latest=$t; done
+    for want in "$@"; do [ "$name" = "$want" ] && later_than "$t" "$latest" && latest=$t; done
   done
   printf '%s' "$latest"
 }
-# mail_log_since EPOCH: the mail log's lines from about that time on (rsyslog writes UTC ISO stamps).
-# The app notices a change when the command that made it has finished (changed_at), but the
-# command's own complaints (postfix reload, systemctl restart) are logged while it runs: lines from
-# LOG_SINCE_MARGIN seconds before count as well.
-LOG_SINCE_MARGIN=3
+# later_than A B: is the epoch time A (seconds, maybe with a fraction) after B?
+later_than() {
+  local a=${1%%.*} b=${2%%.*} fa=000000 fb=000000
+  [[ $1 == *.* ]] && { fa=${1#*.}000000; fa=${fa:0:6}; }
+  [[ $2 == *.* ]] && { fb=${2#*.}000000; fb=${fb:0:6}; }
+  (( a > b || (a == b && 10#$fa > 10#$fb) ))
+}
+# mail_log_since EPOCH[.FRACTION]: the mail log's lines from then on (rsyslog writes UTC ISO stamps
+# with microseconds).
 mail_log_since() {
-  if [ "${1:-0}" -le 0 ]; then mail_log; return; fi
-  mail_log | awk -v since="$(iso_utc $(( $1 - LOG_SINCE_MARGIN )))" 'substr($1, 1, 19) >= since'
+  local t=${1:-0}
+  if [ "${t%%.*}" -le 0 ]; then mail_log; return; fi
+  mail_log | awk -v since="$(iso_utc "$t")" 'substr($1, 1, 26) >= since'
 }
 
 # ---- what Postfix itself complains about (on mail) ----------------------------------------------

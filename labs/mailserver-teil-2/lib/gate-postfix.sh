@@ -120,7 +120,7 @@ throttle=${v[4]%s}
 [[ $throttle =~ ^[0-9]+$ ]] || throttle=60
 read -r tstamp fatal < <(mail_log | awk -v since="$(iso_utc "${since:-0}")" '
   /postfix\/master\[[0-9]+\]: daemon started/ { t = ""; f = ""; lastfatal = "" }
-  /postfix\/smtpd\[[0-9]+\]: fatal: / { lastfatal = $0; if (substr($1, 1, 19) >= since) f = $0 }
+  /postfix\/smtpd\[[0-9]+\]: fatal: / { lastfatal = $0; if (substr($1, 1, 26) >= since) f = $0 }
   /postfix\/master\[[0-9]+\]: warning: .*smtpd: bad command startup -- throttling/ { t = substr($1, 1, 19); tf = lastfatal }
   END { if (t != "") { print t, tf } else if (f != "") { print "-", f } }')
 if [ -n "${tstamp:-}" ] && [ "$tstamp" != - ]; then
