@@ -206,4 +206,17 @@ describe("evidence checks on the sample log", () => {
     expect(p.status).toBe(1);
     expect(p.out).toContain("ESMTPA instead of ESMTPSA");
   });
+
+  it("12.2 step 4: the delivered mail's Received header (ESMTPSA) tells the TLS before the learner types QUIT", () => {
+    // smtptest still open: no disconnect line (with its starttls=1) yet.
+    const beforeQuit = log(sh(`grep -v 'smtpd\\[107\\]: disconnect' "$MAIL_LOG"`).trim().split("\n"));
+    expect(sh("partner_deliveries sasl", { MAIL_LOG: beforeQuit }).trim().split("\n").sort()).toEqual(["DDDDDDDDDD alice bob tls", "EEEEEEEEEE alice bob plain"]);
+    const r = checkScript("lab-12-2/steps/04-smtptest-mail/check-learner-sasl-mail.sh", { MAIL_LOG: beforeQuit });
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain("queue id DDDDDDDDDD");
+    // The header is the one Postfix wrote for that queue id: the mail in the mailbox with ESMTPA
+    // (EEEEEEEEEE) stays without TLS, and a header for an id that was not delivered from partner counts for nothing.
+    const other = log(sh(`grep -v -e 'smtpd\\[107\\]: disconnect' -e 'DDDDDDDDDD: client=' "$MAIL_LOG"`).trim().split("\n"));
+    expect(sh("partner_deliveries sasl", { MAIL_LOG: other }).trim()).toBe("EEEEEEEEEE alice bob plain");
+  });
 });

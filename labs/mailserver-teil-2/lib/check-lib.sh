@@ -228,10 +228,28 @@ mbox_received_headers() {
 # to the mailbox of user1 or user2. One line each:
 #   <queue-id> <sasl-username or -> <local user> <tls|plain>
 # (mawk, the machines' awk, has no {n,} intervals: queue ids are spelt out as 6+ characters.)
-# tls: the SMTP session had switched to TLS (smtpd logs "TLS connection established" for its pid
-# with smtpd_tls_loglevel >= 1, and always "starttls=1" in the session's disconnect line). With "sasl": only mails whose client had authenticated.
+# tls: the SMTP session had switched to TLS: smtpd logs "TLS connection established" for its pid
+# with smtpd_tls_loglevel >= 1 (Debian's default is 0), and always "starttls=1" in the session's
+# disconnect line - but that comes only with QUIT. The delivered mail says it the moment local(8)
+# has written it: its Received header names the protocol, "with ESMTPS id <queue id>" (ESMTPSA
+# with AUTH; ESMTPA is AUTH without TLS). With "sasl": only mails whose client had authenticated.
 # The checks' probe has another address and never sends a mail, so none of these is a check's.
 partner_deliveries() {
+  local found
+  found=$(_partner_deliveries_log "${1:-}")
+  [ -n "$found" ] || return 0
+  if [[ $found == *" plain"* ]]; then
+    awk 'FNR == NR {
+           if (match($0, / with [A-Z0-9]+ id [0-9A-Za-z]+/)) { split(substr($0, RSTART + 1, RLENGTH - 1), w, " "); if (w[2] ~ /SMTPSA?$/) tls[w[4]] = 1 }
+           next
+         }
+         $4 == "plain" && ($1 in tls) { $4 = "tls" }
+         { print }' <(received_headers "$MAILLAB_USER1" "$MAILLAB_USER2"; echo) <(printf '%s\n' "$found")
+  else
+    printf '%s\n' "$found"
+  fi
+}
+_partner_deliveries_log() {
   mail_log | awk -v ip="[$MAILLAB_PARTNER_IP]" -v u1="$MAILLAB_USER1" -v u2="$MAILLAB_USER2" -v want_sasl="${1:-}" '
     match($0, /postfix\/smtpd\[[0-9]+\]: /) {
       pid = substr($0, RSTART, RLENGTH)
