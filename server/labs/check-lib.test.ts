@@ -139,6 +139,15 @@ describe("check-lib: what Postfix complains about", () => {
     const quiet = run(`${fakePostconf}; explain_postfix 0; echo "serious=$?"`, { MAIL_LOG: log(["2026-11-27T22:10:00.000001+00:00 mail postfix/smtpd[1]: connect from partner[10.213.0.3]"]) });
     expect(quiet.out).toContain("serious=1");
   });
+
+  it("explain_postfix: the remedy for a main.cf Postfix cannot read is a reload while it runs, a start once a restart failed", () => {
+    const typo = log(['2026-11-27T22:10:00.000001+00:00 mail postmulti[9]: fatal: /etc/postfix/main.cf, line 48: missing \'=\' after attribute name: "mydestination $myhostname"']);
+    const running = run(`${fakePostconf}; postfix_running() { return 0; }; explain_postfix 0`, { MAIL_LOG: typo });
+    expect(running.out).toMatch(/HINT\[en\]: mail.log: "postmulti: fatal: .*missing '='.*" – the "=" is missing in that line .* Fix it, then postfix reload\./);
+    const down = run(`${fakePostconf}; postfix_running() { return 1; }; explain_postfix 0`, { MAIL_LOG: typo });
+    expect(down.out).toMatch(/HINT\[de\]: .* Korrigieren Sie sie, dann systemctl start postfix\./);
+    expect(down.out).not.toContain("postfix reload");
+  });
 });
 
 describe("check-lib: Dovecot sessions", () => {

@@ -53,7 +53,7 @@ async function restore(env: LabEnvironment): Promise<void> {
      tar -C / -xpf $d/state.tar
      postsuper -d ALL >/dev/null 2>&1 || true
      systemctl is-active --quiet rsyslog || systemctl start rsyslog
-     rm -f /var/log/mail.log.*; : >/var/log/mail.log
+     rm -f /var/log/mail.log.*; : >/var/log/mail.log; rm -rf /run/maillab/units
      pid=$(cat /var/spool/postfix/pid/master.pid 2>/dev/null)
      if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
        kill -TERM "$pid"; for i in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
@@ -128,7 +128,11 @@ class CaseRun {
     const { env } = this;
     for (const action of phase.do) {
       await timed("act", async () => {
-        await env.sh(action.on, renderTemplate(action.run, env.params), 300_000);
+        const script = renderTemplate(action.run, env.params);
+        const r = await env.shell(action.on, script, 300_000);
+        // What the student sees in the terminal: the exit status and the words of the output.
+        this.expect(r.exitCode, `${action.on}: \`${script}\` exited ${r.exitCode}:\n${r.output}`).toBe(action.exit ?? 0);
+        for (const w of action.says ?? []) this.expect(r.output, `${action.on}: \`${script}\` does not say "${w}"`).toContain(renderTemplate(w, env.params));
         await env.observe();
       });
     }

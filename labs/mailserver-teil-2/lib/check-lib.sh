@@ -566,7 +566,9 @@ postconf_warnings() { postconf -n 2>&1 >/dev/null | grep -F 'warning:' | sed 's/
 # keeps it from serving mail (a fatal error, a table it cannot read, a restriction it does not
 # know): then guesses from the outside would only mislead.
 explain_postfix() {
-  local line msg what serious=1 w file
+  local line msg what serious=1 w file apply="postfix reload" after=" (nach Abstürzen: systemctl restart postfix)" after_en=" (after crashes: systemctl restart postfix)"
+  # A Postfix that is not running (a restart that failed) reloads nothing: it has to start again.
+  postfix_running || apply="systemctl start postfix" after="" after_en=""
   while IFS= read -r w; do
     [ -n "$w" ] || continue
     if [[ $w == *"overriding earlier entry: "* ]]; then
@@ -587,24 +589,24 @@ explain_postfix() {
     case $line in
       *"missing '=' after attribute name"*)
         serious=0
-        hint "mail.log: „$line“ – in dieser Zeile fehlt das „=“ (Schreibweise: name = wert). Korrigieren Sie sie, dann postfix reload." \
-             "mail.log: \"$line\" – the \"=\" is missing in that line (spelling: name = value). Fix it, then postfix reload." ;;
+        hint "mail.log: „$line“ – in dieser Zeile fehlt das „=“ (Schreibweise: name = wert). Korrigieren Sie sie, dann $apply." \
+             "mail.log: \"$line\" – the \"=\" is missing in that line (spelling: name = value). Fix it, then $apply." ;;
       *"specify at least one working instance of"*)
         serious=0
         hint "smtpd bricht ab (mail.log: „$msg“): Ohne reject_unauth_destination wäre Postfix ein offenes Relay, also läuft smtpd gar nicht. Schreiben Sie es ans Ende von smtpd_recipient_restrictions (wie auf der Folie: permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination), dann systemctl restart postfix (ein reload beendet die Drosselung nach Abstürzen nicht)." \
              "smtpd stops (mail.log: \"$msg\"): without reject_unauth_destination Postfix would be an open relay, so smtpd does not run at all. Put it at the end of smtpd_recipient_restrictions (as on the slide: permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination), then systemctl restart postfix (a reload does not end the throttling after crashes)." ;;
       *"unknown smtpd restriction: "*)
         serious=0 what=${line#*unknown smtpd restriction: }
-        hint "mail.log: „$line“ – $what ist keine Postfix-Restriktion, ein Tippfehler? Postfix antwortet dann auf RCPT mit „451 4.3.5 Server configuration error“. Korrigieren Sie die Schreibweise (man 5 postconf), dann postfix reload." \
-             "mail.log: \"$line\" – $what is no Postfix restriction, a typo? Postfix then answers RCPT with \"451 4.3.5 Server configuration error\". Fix the spelling (man 5 postconf), then postfix reload." ;;
+        hint "mail.log: „$line“ – $what ist keine Postfix-Restriktion, ein Tippfehler? Postfix antwortet dann auf RCPT mit „451 4.3.5 Server configuration error“. Korrigieren Sie die Schreibweise (man 5 postconf), dann $apply." \
+             "mail.log: \"$line\" – $what is no Postfix restriction, a typo? Postfix then answers RCPT with \"451 4.3.5 Server configuration error\". Fix the spelling (man 5 postconf), then $apply." ;;
       *"no local interface found for "*|*"inet_interfaces: host not found: "*)
         serious=0 what=${line##*found for }; what=${what##*host not found: }
         hint "mail.log: „$line“ – inet_interfaces nennt $what, aber mail hat diese Adresse nicht (mail: $MAILLAB_MAIL_IP). So startet Postfix nicht neu. Setzen Sie inet_interfaces = all (oder $MAILLAB_MAIL_IP), dann systemctl restart postfix." \
              "mail.log: \"$line\" – inet_interfaces names $what, but mail has no such address (mail: $MAILLAB_MAIL_IP). Postfix does not restart like this. Set inet_interfaces = all (or $MAILLAB_MAIL_IP), then systemctl restart postfix." ;;
       *"bad mask length"*|*"bad net/mask pattern"*|*"bad address pattern"*)
         serious=0 what=${msg#warning: }; what=${what%%:*}
-        hint "mail.log: „$line“ – ein Eintrag in $what ist keine gültige Adresse oder Netzmaske (Schreibweise: 127.0.0.0/8 [::1]/128). Postfix antwortet dann mit „451 4.3.0 Temporary lookup failure“. Korrigieren Sie ihn, dann postfix reload." \
-             "mail.log: \"$line\" – an entry of $what is no valid address or netmask (spelling: 127.0.0.0/8 [::1]/128). Postfix then answers \"451 4.3.0 Temporary lookup failure\". Fix it, then postfix reload." ;;
+        hint "mail.log: „$line“ – ein Eintrag in $what ist keine gültige Adresse oder Netzmaske (Schreibweise: 127.0.0.0/8 [::1]/128). Postfix antwortet dann mit „451 4.3.0 Temporary lookup failure“. Korrigieren Sie ihn, dann $apply." \
+             "mail.log: \"$line\" – an entry of $what is no valid address or netmask (spelling: 127.0.0.0/8 [::1]/128). Postfix then answers \"451 4.3.0 Temporary lookup failure\". Fix it, then $apply." ;;
       *"open database "*": No such file"*|*" is unavailable. "*|*"is older than source file"*)
         [[ $line == *"is older than source file"* ]] || serious=0
         file=${line##*source file }
@@ -633,8 +635,8 @@ explain_postfix() {
              "mail.log: \"$line\" – no STARTTLS like this: smtpd_tls_cert_file and smtpd_tls_key_file must name readable files (Debian: /etc/ssl/certs/ssl-cert-snakeoil.pem and /etc/ssl/private/ssl-cert-snakeoil.key)." ;;
       *": fatal: "*|*": panic: "*|*": error: "*)
         serious=0
-        hint "mail.log: „$line“ – damit nimmt Postfix keine Mails an. Korrigieren Sie die Ursache, dann postfix reload (nach Abstürzen: systemctl restart postfix)." \
-             "mail.log: \"$line\" – with this Postfix accepts no mail. Fix the cause, then postfix reload (after crashes: systemctl restart postfix)." ;;
+        hint "mail.log: „$line“ – damit nimmt Postfix keine Mails an. Korrigieren Sie die Ursache, dann $apply$after." \
+             "mail.log: \"$line\" – with this Postfix accepts no mail. Fix the cause, then $apply$after_en." ;;
       *)
         hint "mail.log meldet: „$line“" "mail.log says: \"$line\"" ;;
     esac

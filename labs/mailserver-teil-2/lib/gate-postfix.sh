@@ -4,7 +4,8 @@
 # each connection starts an smtpd that dies at once, and after that master throttles smtpd for
 # service_throttle_time (60 s) - the checks would lock the learner out of their own server. So look
 # first, predict the fatal errors smtpd would stop with, and explain in the lesson's words:
-#  1. Postfix not running (mail.log says why, e.g. an inet_interfaces address mail does not have);
+#  1. Postfix not running: a main.cf it cannot read (a restart then fails: "Job for postfix@-.service
+#     failed"), or what mail.log says (e.g. an inet_interfaces address mail does not have);
 #  2. main.cf or master.cf does not parse: postconf reports it without starting anything;
 #  3. errors smtpd would stop with at its first client, predicted from the configuration:
 #     a. no reject_unauth_destination (or another working instance) in the relay/recipient restrictions;
@@ -16,12 +17,19 @@
 since=$(changed_at postfix sasl dovecot)
 
 if ! postfix_running; then
-  last=$(postfix_log_problems "$since" | grep -E ': (fatal|panic): ' | tail -n1)
+  # A configuration Postfix cannot read is the reason, whatever the log says since when: no Postfix
+  # program starts with it (mail.log has postmulti's line from the restart; postconf says it now).
+  if ! out=$(postconf -n 2>&1 >/dev/null); then
+    last=$(grep -m1 -E 'fatal|error' <<<"$out")
+    last=${last:-$out}
+  else
+    last=$(postfix_log_problems "$since" | grep -E ': (fatal|panic): ' | tail -n1)
+  fi
   if [ -n "$last" ]; then
     note "$last"
     explain_postfix "$since"
-    hint "Postfix läuft nicht. mail.log nennt den Grund: „$last“. Beheben Sie ihn, dann systemctl start postfix." \
-         "Postfix is not running. mail.log gives the reason: \"$last\". Fix it, then systemctl start postfix."
+    hint "Postfix läuft nicht. Den Grund nennen /var/log/mail.log und systemctl status postfix: „$last“. Beheben Sie ihn, dann systemctl start postfix." \
+         "Postfix is not running. /var/log/mail.log and systemctl status postfix give the reason: \"$last\". Fix it, then systemctl start postfix."
   else
     hint "Postfix läuft nicht. Starten Sie es mit systemctl start postfix; warum es nicht läuft, steht in /var/log/mail.log." \
          "Postfix is not running. Start it with systemctl start postfix; /var/log/mail.log says why it stopped."

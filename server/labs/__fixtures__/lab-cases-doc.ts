@@ -29,8 +29,18 @@ function seen(e: Expectation, course: Course): string {
   return parts.join("; ");
 }
 
+/** What the student's commands print in the terminal, where a case asserts it (named by the action's last command). */
+function terminal(phase: Phase): string[] {
+  return phase.do
+    .filter((a) => a.says?.length || (a.exit ?? 0) !== 0)
+    .map((a) => {
+      const command = a.run.split(/&&|;/).at(-1)!.trim();
+      return `${code(command)} prints ${words(a.says ?? [])}${(a.exit ?? 0) !== 0 ? ` (exit status ${a.exit})` : ""}`;
+    });
+}
+
 function row(id: string, phase: Phase, course: Course): string {
-  const sees = phase.expect.map((e) => seen(e, course));
+  const sees = [...terminal(phase), ...phase.expect.map((e) => seen(e, course))];
   if (phase.also) sees.push(`and ${phase.also.shows}`);
   return `| ${id} | ${prose(phase.student)} | ${cell(sees.join("<br>"))} |`;
 }
@@ -59,7 +69,9 @@ export function renderLabCasesDoc(course: Course = loadCourse()): string {
     "",
     "A hint that quotes `/var/log/mail.log` reads only what happened since the last relevant change",
     "(`telnet-old-reject-not-repeated`), and the checks' own traffic is never taken for the student's",
-    "(`maillab-check` lines; the last test of the file).",
+    "(`maillab-check` lines; the last test of the file). Where a row says what a command prints, the",
+    "test ran it as the student would and checked its output and exit status: the machines'",
+    "`systemctl` fails as on a Debian server (`md-missing-equals-systemctl`).",
     "",
   ];
   for (const lab of course.labs) {

@@ -29,6 +29,10 @@ export interface Expectation {
 export interface Action {
   on: Machine;
   run: string;
+  /** Its exit status, asserted (default: it must succeed, 0). */
+  exit?: number;
+  /** Words its output (stdout and stderr) contains: what the student sees in the terminal. */
+  says?: string[];
 }
 
 export interface Phase {
@@ -72,6 +76,14 @@ function postconf(...settings: string[]): Action {
   return mail(`postconf -e ${settings.map(shq).join(" ")} && postfix reload`);
 }
 
+/** A command in mail's terminal that fails with `exit` and prints `says` (e.g. a restart systemd refuses). */
+function mailFails(run: string, exit: number, says: string[]): Action {
+  return { on: "mail", run, exit, says };
+}
+
+/** What systemctl prints when Postfix's unit does not start (or reload), as on a Debian 12 server. */
+const POSTFIX_JOB_FAILED = ["Job for postfix@-.service failed because the control process exited with error code", 'See "systemctl status postfix@-.service"'];
+
 /** `postconf -e` the settings and restart Postfix. */
 function postconfRestart(...settings: string[]): Action {
   return mail(`postconf -e ${settings.map(shq).join(" ")} && systemctl restart postfix`);
@@ -101,17 +113,22 @@ function partnerSmtp(lines: string[]): Action {
   return partner(typed(25, lines));
 }
 
-/** The lesson's smtptest session on partner (STARTTLS with tls, AUTH as user1), a mail to user2. */
-function smtptest({ tls = true, password = "{{password1}}" } = {}): Action {
+/**
+ * The lesson's smtptest session on partner (STARTTLS with tls, AUTH as user1), a mail to user2.
+ * quit: false leaves the session open after the mail (for 15 s, in the background), as a student
+ * who has not typed QUIT yet.
+ */
+function smtptest({ tls = true, password = "{{password1}}", quit = true } = {}): Action {
   const dialogue = [
     "MAIL FROM:<{{user1}}@{{domain}}>",
     "RCPT TO:<{{user2}}@{{domain}}>",
     "DATA",
     "Subject: smtptest\r\n\r\nHallo {{user2}}!\r\n.",
-    "QUIT",
+    ...(quit ? ["QUIT"] : []),
   ];
   const body = dialogue.map((l) => `printf '%b\\r\\n' ${shq(l.replace(/\r\n/g, "\\r\\n"))}; sleep 0.4`).join("; ");
-  return partner(`{ sleep 1.5; ${body}; } | timeout 30 smtptest ${tls ? `-t ''` : ""} -a {{user1}} -u {{user1}} -w ${shq(password)} mail || true`);
+  const session = `{ sleep 1.5; ${body};${quit ? "" : " sleep 15;"} } | timeout 30 smtptest ${tls ? `-t ''` : ""} -a {{user1}} -u {{user1}} -w ${shq(password)} mail`;
+  return partner(quit ? `${session} || true` : `(${session}) </dev/null >/dev/null 2>&1 &`);
 }
 
 /** Waits on mail until a delivery line for the user appears in mail.log (local delivery takes a moment). */
@@ -213,7 +230,7 @@ export const LAB_CASES: LabCase[] = [
     at: "inet-interfaces",
     origin: "beyond",
     student: "sets inet_interfaces = all but inet_protocols = ipv6, restarts",
-    do: [postconfRestart("inet_interfaces = all", "inet_protocols = ipv6")],
+    do: [mailFails("postconf -e 'inet_interfaces = all' 'inet_protocols = ipv6' && systemctl restart postfix", 1, POSTFIX_JOB_FAILED)],
     expect: [{ step: "inet-interfaces", check: "smtp-banner", verdict: "fail", hints: ["inet_protocols = ipv6", "inet_protocols = all"] }],
   },
   {
@@ -221,7 +238,7 @@ export const LAB_CASES: LabCase[] = [
     at: "inet-interfaces",
     origin: "beyond",
     student: "sets inet_interfaces to an address mail does not have (10.9.9.9) and restarts",
-    do: [mail("postconf -e 'inet_interfaces = 10.9.9.9'; systemctl restart postfix; true")],
+    do: [mailFails("postconf -e 'inet_interfaces = 10.9.9.9'; systemctl restart postfix", 1, POSTFIX_JOB_FAILED)],
     expect: [
       {
         step: "inet-interfaces",
@@ -381,6 +398,47 @@ export const LAB_CASES: LabCase[] = [
       },
     ],
     also: NOT_THROTTLED,
+  },
+  {
+    id: "md-missing-equals-systemctl",
+    at: "mydestination",
+    origin: "beyond",
+    student: "forgets the = in main.cf (mydestination $myhostname, localhost, {{domain}}) and runs systemctl reload postfix",
+    do: [
+      mailFails(
+        "sed -i '/^mydestination/d' /etc/postfix/main.cf && echo 'mydestination $myhostname, localhost, {{domain}}' >>/etc/postfix/main.cf && systemctl reload postfix",
+        1,
+        POSTFIX_JOB_FAILED,
+      ),
+      // A failed reload leaves the running Postfix as it was.
+      { on: "mail", run: "systemctl is-active postfix", says: ["active"] },
+    ],
+    expect: [{ step: "mydestination", check: "local-recipients", verdict: "fail", message: ["main.cf", "missing '='"], hints: ["missing '='", "postfix reload"] }],
+    then: [
+      {
+        student: "then runs systemctl restart postfix: the restart fails, Postfix is down, systemctl status postfix says why",
+        do: [
+          mailFails("systemctl restart postfix", 1, POSTFIX_JOB_FAILED),
+          mailFails("systemctl status postfix", 3, ["Active: failed (Result: exit-code)", "missing '=' after attribute name"]),
+        ],
+        expect: [
+          {
+            step: "mydestination",
+            check: "local-recipients",
+            verdict: "fail",
+            message: [{ de: "Postfix läuft nicht", en: "Postfix is not running" }],
+            hints: ["missing '=' after attribute name", "systemctl start postfix"],
+            // (a Postfix that is not running reloads nothing)
+            notHints: ["postfix reload"],
+          },
+        ],
+      },
+      {
+        student: "then writes the = and runs systemctl start postfix",
+        do: [mail("sed -i 's/^mydestination $myhostname/mydestination = $myhostname/' /etc/postfix/main.cf && systemctl start postfix")],
+        expect: [{ step: "mydestination", verdict: "pass" }],
+      },
+    ],
   },
   {
     id: "md-restrictions-refused",
@@ -621,8 +679,8 @@ export const LAB_CASES: LabCase[] = [
     do: [
       mail("cp /etc/postfix/main.cf /root/main.cf.fixed && postconf -e 'mydestination = $myhostname, localhost' && postfix reload"),
       partnerSmtp(["EHLO partner", "MAIL FROM:<test@partner>", "RCPT TO:<{{user1}}@{{domain}}>", "QUIT"]),
-      // (later than the few seconds before a change that count as the change's own: LOG_SINCE_MARGIN)
-      mail("sleep 3.5; cp /root/main.cf.fixed /etc/postfix/main.cf && postfix reload"),
+      // (right after it: what counts is the app's look in between, not a guess of seconds)
+      mail("cp /root/main.cf.fixed /etc/postfix/main.cf && postfix reload"),
     ],
     expect: [{ step: "telnet-mail", verdict: "fail", hints: ["telnet mail 25"], notHints: ["Relay access denied"] }],
   },
@@ -701,7 +759,12 @@ export const LAB_CASES: LabCase[] = [
     state: "after",
     origin: "beyond",
     student: "leaves out the = in 10-auth.conf (disable_plaintext_auth yes) and restarts Dovecot",
-    do: [mail("echo 'disable_plaintext_auth yes' >>/etc/dovecot/conf.d/10-auth.conf; systemctl restart dovecot; true")],
+    do: [
+      mailFails("echo 'disable_plaintext_auth yes' >>/etc/dovecot/conf.d/10-auth.conf; systemctl restart dovecot", 1, [
+        "Job for dovecot.service failed because the control process exited with error code",
+      ]),
+      mailFails("systemctl status dovecot", 3, ["Active: failed (Result: exit-code)", "10-auth.conf"]),
+    ],
     expect: [{ step: "install-dovecot", check: "imap-starttls", verdict: "fail", hints: ["10-auth.conf", "systemctl restart dovecot"] }],
   },
   {
@@ -1110,6 +1173,16 @@ export const LAB_CASES: LabCase[] = [
     student: "sends with smtptest, then reads the mail with mail as {{user2}} (it moves to ~/mbox)",
     do: [smtptest(), waitDelivered("{{user2}}"), mail("su - {{user2}} -c \"printf 'p\\nq\\n' | mail -N\" >/dev/null 2>&1; test -s /home/{{user2}}/mbox")],
     expect: [{ step: "smtptest-mail", verdict: "pass" }],
+  },
+  {
+    id: "smtptest-before-quit",
+    at: "smtptest-mail",
+    origin: "beyond",
+    student: "sends with smtptest and is still in the session: the mail is delivered, QUIT not typed yet",
+    do: [smtptest({ quit: false }), waitDelivered("{{user2}}")],
+    // (TLS is in the delivered mail's Received header, ESMTPSA; smtpd logs starttls=1 only at the end)
+    expect: [{ step: "smtptest-mail", verdict: "pass" }],
+    also: { run: "! grep -q 'disconnect from partner' /var/log/mail.log", shows: "the session had not ended (no disconnect line in mail.log yet)" },
   },
 ];
 
