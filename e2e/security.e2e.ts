@@ -665,7 +665,8 @@ describe("finding 11: a killed machine", () => {
     expect(mail.messages).toContainEqual(expect.objectContaining({ type: "exit", code: 137 }));
     const notice = lab.getByTestId("machine-notice");
     await notice.waitFor({ timeout: 10_000 });
-    expect(await notice.innerText()).toMatch(/^Die Maschine „mail“ wurde außerhalb von maillab beendet \(Exit-Code 137 = Signal KILL, z\. B\. durch `docker kill`\)\. Sie startet wieder, sobald Sie „Neue Shell starten“ oder „Jetzt prüfen“ klicken\.$/);
+    expect(await notice.innerText()).toMatch(/^Die Maschine „mail“ wurde außerhalb von maillab beendet \(Exit-Code 137 = Signal KILL, z\. B\. durch docker kill\)\. Sie startet wieder, sobald Sie „Neue Shell starten“ oder „Jetzt prüfen“ klicken\.$/);
+    expect(await notice.locator("code").innerText()).toBe("docker kill");
 
     await lab.getByTestId("check-now").click();
     await notice.waitFor({ state: "detached", timeout: 30_000 });
