@@ -64,6 +64,7 @@ describe("config: runtime", () => {
     expect(() => parseConfig(env({ ...swarm, MAILLAB_SWARM_TLS_DIR: path.join(tls, "nope") }))).toThrow(/MAILLAB_SWARM_TLS_DIR has no ca.pem, cert.pem, key.pem/);
     expect(() => parseConfig(env({ ...swarm, MAILLAB_REGISTRY: "https://reg/" }))).toThrow(/MAILLAB_REGISTRY must be host or host:port/);
     expect(() => parseConfig(env({ ...swarm, MAILLAB_SWARM_NODE_PORT: "0" }))).toThrow(/MAILLAB_SWARM_NODE_PORT/);
+    expect(() => parseConfig(env({ ...swarm, MAILLAB_OCI_RUNTIME: "crun" }))).toThrow(/MAILLAB_OCI_RUNTIME is for MAILLAB_RUNTIME=engine/);
   });
 });
 

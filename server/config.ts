@@ -104,6 +104,10 @@ const configSchema = envSchema.superRefine((e, ctx) => {
   need("MAILLAB_SWARM_MANAGER", "tcp://host:port of a manager's Docker API");
   need("MAILLAB_SWARM_TLS_DIR", "the folder with ca.pem, cert.pem and key.pem");
   need("MAILLAB_REGISTRY", "host:port of the Swarm's registry");
+  if (e.MAILLAB_OCI_RUNTIME !== "default") {
+    // A service's task has no OCI runtime setting: each node runs it with its engine's default runtime.
+    ctx.addIssue({ code: "custom", path: ["MAILLAB_OCI_RUNTIME"], message: "MAILLAB_OCI_RUNTIME is for MAILLAB_RUNTIME=engine: Swarm services run with each node's default runtime (set it in the nodes' daemon.json)" });
+  }
   if (e.MAILLAB_SWARM_TLS_DIR) {
     const missing = ["ca.pem", "cert.pem", "key.pem"].filter((f) => !existsSync(path.join(e.MAILLAB_SWARM_TLS_DIR!, f)));
     if (missing.length) ctx.addIssue({ code: "custom", path: ["MAILLAB_SWARM_TLS_DIR"], message: `MAILLAB_SWARM_TLS_DIR has no ${missing.join(", ")}` });
