@@ -6,7 +6,7 @@
 import { statfs, stat } from "node:fs/promises";
 import Dockerode from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DISK_SHARES, diskShares, type DiskLimitMode } from "./disk-limits";
+import { DISK_SHARES, LABEL_DISK_PROBE, diskShares, type DiskLimitMode } from "./disk-limits";
 import { DOCKER_FILES_MAX_BYTES } from "./disk-watchdog";
 import { EnvironmentManager, type StatusChange } from "./environments";
 import { ensureImages, imagesStatus } from "./images";
@@ -72,6 +72,8 @@ describe("hard limit (Docker's storage-opt size, on an engine that has it)", () 
       throw new Error(`this Docker engine has no hard disk limits (run it on the btrfs data root scripts/ensure-docker.sh sets up): ${String(error)}`);
     });
     expect(enforcement.kind).toBe("hard");
+    // The probe containers that found out are gone (auto-removed, which the engine finishes by itself).
+    await until("probes removed", async () => (await docker.listContainers({ all: true, filters: { label: [`maillab.test=${RUN}`, LABEL_DISK_PROBE] } })).length === 0, 10_000);
     dockerRoot = enforcement.dockerRoot!;
     id = (await manager.create({ usePool: false })).id;
     await manager.waitReady(id);

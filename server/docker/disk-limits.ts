@@ -83,8 +83,9 @@ function message(error: unknown): string {
 }
 
 async function probe(docker: Dockerode, image: string, sizeBytes: number, labels: Record<string, string>): Promise<ProbeResult> {
+  // The pause lets our wait request reach the engine before the probe exits (and is auto-removed).
   const script =
-    `s=0; head -c ${PROBE_SMALL_BYTES} /dev/zero > /var/tmp/.maillab-quota-small && s=1; ` +
+    `sleep 0.3; s=0; head -c ${PROBE_SMALL_BYTES} /dev/zero > /var/tmp/.maillab-quota-small && s=1; ` +
     `head -c ${PROBE_BIG_BYTES} /dev/zero > /var/tmp/.maillab-quota-big 2>/dev/null && s=$((s + 2)); exit $s`;
   let container: Dockerode.Container;
   try {
@@ -93,7 +94,8 @@ async function probe(docker: Dockerode, image: string, sizeBytes: number, labels
       Entrypoint: ["sh", "-c", script],
       Cmd: [],
       Labels: { ...labels, [LABEL_DISK_PROBE]: "1" },
-      HostConfig: { StorageOpt: { size: String(sizeBytes) }, NetworkMode: "none", Memory: 64 * MiB, LogConfig: { Type: "none", Config: {} } },
+      // AutoRemove: an app that dies mid-probe (stopped at start-up) leaves nothing behind.
+      HostConfig: { StorageOpt: { size: String(sizeBytes) }, NetworkMode: "none", Memory: 64 * MiB, LogConfig: { Type: "none", Config: {} }, AutoRemove: true },
     });
   } catch (error) {
     // No such image: not the engine's answer about limits; the caller tries again later.
@@ -102,8 +104,9 @@ async function probe(docker: Dockerode, image: string, sizeBytes: number, labels
     return { kind: "refused", message: message(error) };
   }
   try {
+    const exited = container.wait({ condition: "next-exit" }) as Promise<{ StatusCode: number }>;
     await container.start();
-    const { StatusCode: code } = (await container.wait()) as { StatusCode: number };
+    const { StatusCode: code } = await exited;
     if (code === 1) return { kind: "enforced" };
     if (code === 0) return { kind: "image-counted" };
     if (code === 3) return { kind: "not-enforced" };

@@ -221,7 +221,7 @@ export class EnvironmentManager extends EnvironmentBase<MachineState, Environmen
     return detectDiskEnforcement(this.docker, {
       ...options,
       images: Object.fromEntries(ENVIRONMENT_MACHINES.map((m) => [m, this.options.images?.[m] ?? machineImage(m)])) as Record<EnvironmentMachine, string>,
-      labels: { [LABEL_SCOPE]: this.scope },
+      labels: { ...this.options.labels, [LABEL_SCOPE]: this.scope }, // the caller's labels: a test run removes its probes too
     });
   }
 
