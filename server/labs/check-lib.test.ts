@@ -122,6 +122,12 @@ describe("check-lib: what Postfix complains about", () => {
       "postmulti: fatal: parameter inet_interfaces: no local interface found for 10.9.9.9",
       "postfix/trivial-rewrite: warning: virtual_alias_domains: hash:/etc/postfix/virtual: table lookup problem",
     ]);
+    // A reload or start at the wrong time says nothing about the configuration.
+    const wrongTime = log([
+      "2026-11-27T22:11:00.000001+00:00 mail postfix/postfix-script[300]: fatal: the Postfix mail system is not running",
+      "2026-11-27T22:11:01.000001+00:00 mail postfix/postfix-script[301]: fatal: the Postfix mail system is already running",
+    ]);
+    expect(sh("postfix_log_problems 0", { MAIL_LOG: wrongTime }).trim()).toBe("");
     // Only what is new: the lines since the app's last look before a change (changed_at), to the second.
     const since = sh("date -u -d 2026-11-27T22:10:04 +%s").trim();
     expect(sh(`postfix_log_problems ${since}`, { MAIL_LOG: problems }).trim()).toBe(

@@ -542,13 +542,15 @@ mail_log_since() {
 # postfix_log_problems EPOCH: Postfix's own complaints in mail.log since then (fatal, panic, error
 # and warning lines of its programs), each once and without the pid, the last three, oldest first.
 # Left out: consequences that say nothing about the cause (a process's exit status, the throttling
-# notice - the gate explains it -, postfix-script's "cannot execute postconf" after a parse error),
-# OpenSSL's detail lines, and a parameter set twice (every program says so; postconf_warnings does).
+# notice - the gate explains it -, postfix-script's "cannot execute postconf" after a parse error,
+# its "the Postfix mail system is not running" / "is already running" for a reload or start that
+# came at the wrong time), OpenSSL's detail lines, and a parameter set twice (every program says so;
+# postconf_warnings does).
 postfix_log_problems() {
   mail_log_since "${1:-0}" | awk '
     match($0, / (postfix[a-z0-9\/-]*|postmulti|postconf)\[[0-9]+\]: (fatal|panic|error|warning): /) {
       m = substr($0, RSTART + 1); sub(/\[[0-9]+\]: /, ": ", m)
-      if (m ~ /warning: process .* exit status|bad command startup -- throttling|warning: TLS library problem|cannot execute \/usr\/sbin\/postconf|overriding earlier entry/) next
+      if (m ~ /warning: process .* exit status|bad command startup -- throttling|warning: TLS library problem|cannot execute \/usr\/sbin\/postconf|the Postfix mail system is (not|already) running|overriding earlier entry/) next
       l[++n] = m
     }
     END {

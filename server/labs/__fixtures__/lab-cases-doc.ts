@@ -35,7 +35,8 @@ function terminal(phase: Phase): string[] {
     .filter((a) => a.says?.length || (a.exit ?? 0) !== 0)
     .map((a) => {
       const command = a.run.split(/&&|;/).at(-1)!.trim();
-      return `${code(command)} prints ${words(a.says ?? [])}${(a.exit ?? 0) !== 0 ? ` (exit status ${a.exit})` : ""}`;
+      const status = (a.exit ?? 0) !== 0 ? `exit status ${a.exit}` : "";
+      return a.says?.length ? `${code(command)} prints ${words(a.says)}${status ? ` (${status})` : ""}` : `${code(command)} ends with ${status}`;
     });
 }
 

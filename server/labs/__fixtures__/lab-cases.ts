@@ -237,8 +237,8 @@ export const LAB_CASES: LabCase[] = [
     id: "inet-foreign-address",
     at: "inet-interfaces",
     origin: "beyond",
-    student: "sets inet_interfaces to an address mail does not have (10.9.9.9) and restarts",
-    do: [mailFails("postconf -e 'inet_interfaces = 10.9.9.9'; systemctl restart postfix", 1, POSTFIX_JOB_FAILED)],
+    student: "sets inet_interfaces to an address mail does not have (10.9.9.9) and restarts it with service postfix restart",
+    do: [mailFails("postconf -e 'inet_interfaces = 10.9.9.9'; service postfix restart", 1, POSTFIX_JOB_FAILED)],
     expect: [
       {
         step: "inet-interfaces",
@@ -434,8 +434,22 @@ export const LAB_CASES: LabCase[] = [
         ],
       },
       {
-        student: "then writes the = and runs systemctl start postfix",
-        do: [mail("sed -i 's/^mydestination $myhostname/mydestination = $myhostname/' /etc/postfix/main.cf && systemctl start postfix")],
+        student: "then writes the = but runs postfix reload, which a stopped Postfix refuses (the Postfix mail system is not running)",
+        do: [mail("sed -i 's/^mydestination $myhostname/mydestination = $myhostname/' /etc/postfix/main.cf"), mailFails("postfix reload", 1, [])],
+        expect: [
+          {
+            step: "mydestination",
+            check: "local-recipients",
+            verdict: "fail",
+            message: [{ de: "Postfix läuft nicht", en: "Postfix is not running" }],
+            hints: ["systemctl start postfix"],
+            notHints: ["postfix reload", "missing '='"],
+          },
+        ],
+      },
+      {
+        student: "then runs systemctl start postfix",
+        do: [mail("systemctl start postfix")],
         expect: [{ step: "mydestination", verdict: "pass" }],
       },
     ],
