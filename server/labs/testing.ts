@@ -33,25 +33,44 @@ function images(): Partial<Record<EnvironmentMachine, string>> | undefined {
   return forced ? { mail: `maillab/mail:${forced}`, partner: `maillab/partner:${forced}`, probe: `maillab/partner:${forced}` } : undefined;
 }
 
-let shared: { manager: EnvironmentManager; users: number } | undefined;
+/**
+ * One manager for the environments of a test file, disposed with the last of them. A promise, so
+ * that environments started side by side (describe.concurrent) share it: two managers, one
+ * disposed when its first user is done, would close the other's check channels mid-run.
+ */
+let shared: { manager: Promise<EnvironmentManager>; users: number } | undefined;
+
+async function newManager(): Promise<EnvironmentManager> {
+  const manager = new EnvironmentManager({
+    labels: { "maillab.test": `labs-${process.pid}` },
+    idleStopMs: 0,
+    ttlMs: 0,
+    hostFirewall: false,
+    images: images(),
+    log: () => undefined,
+  });
+  await manager.init();
+  return manager;
+}
 
 /** A fresh environment (both machines ready) with the course loaded. */
 export async function startLabEnvironment(course: Course = loadCourse()): Promise<LabEnvironment> {
-  if (!shared) {
-    const manager = new EnvironmentManager({
-      labels: { "maillab.test": `labs-${process.pid}` },
-      idleStopMs: 0,
-      ttlMs: 0,
-      hostFirewall: false,
-      images: images(),
-      log: () => undefined,
-    });
-    await manager.init();
-    shared = { manager, users: 0 };
+  const entry = (shared ??= { manager: newManager(), users: 0 });
+  entry.users++;
+  const release = async () => {
+    if (--entry.users > 0) return;
+    if (shared === entry) shared = undefined;
+    (await entry.manager.catch(() => undefined))?.dispose();
+  };
+  let manager: EnvironmentManager;
+  let info: Awaited<ReturnType<EnvironmentManager["create"]>>;
+  try {
+    manager = await entry.manager;
+    info = await manager.create({ usePool: false });
+  } catch (error) {
+    await release();
+    throw error;
   }
-  shared.users++;
-  const manager = shared.manager;
-  const info = await manager.create({ usePool: false });
   await manager.waitReady(info.id);
   const run: RunScriptFn = (envId, machine, job) => manager.runScript(envId, machine, job);
   let seen: Record<string, string> | undefined;
@@ -77,10 +96,7 @@ export async function startLabEnvironment(course: Course = loadCourse()): Promis
     },
     async destroy() {
       await manager.destroy(info.id).catch(() => undefined);
-      if (shared && --shared.users === 0) {
-        shared.manager.dispose();
-        shared = undefined;
-      }
+      await release();
     },
     async sh(machine, script, timeoutMs = 60_000) {
       const r = await manager.exec(info.id, machine, ["bash", "-c", script], { timeoutMs });
