@@ -699,6 +699,17 @@ export const LAB_CASES: LabCase[] = [
     expect: [{ step: "telnet-mail", verdict: "fail", hints: ["telnet mail 25"], notHints: ["Relay access denied"] }],
   },
   {
+    id: "telnet-postfix-down",
+    at: "telnet-mail",
+    origin: "beyond",
+    student: "adds a line without = to main.cf and restarts (Postfix stays down), then tries telnet mail 25 from partner",
+    do: [
+      mailFails("echo 'mynetworks 127.0.0.0/8' >>/etc/postfix/main.cf && systemctl restart postfix", 1, POSTFIX_JOB_FAILED),
+      { on: "partner", run: "telnet mail 25 </dev/null", exit: 1, says: ["Connection refused"] },
+    ],
+    expect: [{ step: "telnet-mail", verdict: "fail", hints: [{ de: "Postfix läuft nicht", en: "Postfix is not running" }, "systemctl start postfix"] }],
+  },
+  {
     id: "telnet-maildir",
     at: "telnet-mail",
     origin: "beyond",

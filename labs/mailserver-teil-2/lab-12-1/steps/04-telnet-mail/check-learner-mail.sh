@@ -17,6 +17,11 @@ if [ -n "$hdr" ]; then
   note "$hdr"
   pass "Ihre Mail von partner liegt im Postfach" "Your mail from partner is in the mailbox"
 fi
+# A restart that failed (a typo in main.cf) leaves Postfix down: the learner's telnet is refused.
+if ! postfix_running; then
+  hint "Postfix läuft nicht – telnet mail 25 bekommt so nur „Connection refused“. Warum, sagen systemctl status postfix und /var/log/mail.log; nach der Korrektur: systemctl start postfix." \
+       "Postfix is not running – telnet mail 25 gets nothing but \"Connection refused\". systemctl status postfix and /var/log/mail.log say why; after the fix: systemctl start postfix."
+fi
 # Only what went wrong since the last change of the configuration: a reject from before the fix
 # of mydestination is not news any more.
 problems=$(mail_log_since "$(changed_at postfix)" | awk -v ip="[$MAILLAB_PARTNER_IP]" '

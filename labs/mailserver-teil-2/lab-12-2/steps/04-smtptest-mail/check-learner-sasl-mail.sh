@@ -14,6 +14,10 @@ if [ -n "$found" ]; then
   hint "Ihre Mail kam angemeldet, aber ohne TLS an (ESMTPA statt ESMTPSA): das Passwort ging im Klartext übers Netz. Setzen Sie smtpd_tls_auth_only = yes und senden Sie mit smtptest -t \"\" (STARTTLS)." \
        "Your mail arrived authenticated but without TLS (ESMTPA instead of ESMTPSA): the password crossed the network in plain text. Set smtpd_tls_auth_only = yes and send with smtptest -t \"\" (STARTTLS)."
 fi
+if ! postfix_running; then
+  hint "Postfix läuft nicht – smtptest bekommt so keine Verbindung. Warum, sagen systemctl status postfix und /var/log/mail.log; nach der Korrektur: systemctl start postfix." \
+       "Postfix is not running – smtptest gets no connection. systemctl status postfix and /var/log/mail.log say why; after the fix: systemctl start postfix."
+fi
 failed=$(mail_log_since "$(changed_at postfix sasl dovecot)" | awk -v ip="[$MAILLAB_PARTNER_IP]" 'index($0, ip) && /SASL [A-Z0-9-]+ authentication failed/ { l = $0 } END { print l }')
 if [ -n "$failed" ]; then
   note "$failed"
