@@ -177,6 +177,13 @@ postfix_running() {
   [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
 }
 
+# dovecot_running: is Dovecot's master process up? (its pid file names a live process)
+dovecot_running() {
+  local pid
+  read -r pid 2>/dev/null </run/dovecot/master.pid || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
+}
+
 # iso_utc EPOCH[.FRACTION]: the time as rsyslog writes it in mail.log (UTC, with microseconds: the
 # first 26 characters of a line), without forking date.
 iso_utc() {
@@ -738,6 +745,10 @@ check_learner_read() {
     read -r _ user _ count session <<<"$good"
     note "session $session: $PROTO login as $user over TLS, $count message(s) read"
     pass "$up: als $user über TLS angemeldet und $count Mail(s) gelesen" "$up: logged in as $user over TLS and read $count mail(s)"
+  fi
+  if ! dovecot_running; then
+    hint "Dovecot läuft nicht – $tool bekommt so nur „Connection refused“. Warum, sagt systemctl status dovecot (ein Fehler in /etc/dovecot?); nach der Korrektur: systemctl start dovecot." \
+         "Dovecot is not running – $tool gets nothing but \"Connection refused\". systemctl status dovecot says why (an error in /etc/dovecot?); after the fix: systemctl start dovecot."
   fi
   if [ -n "$(awk '$3 == "plain"' <<<"$mine")" ]; then
     hint "Sie haben sich per $up ohne TLS angemeldet – das Passwort ging im Klartext übers Netz, und das zählt nicht. Dass Dovecot das zuließ, heißt: disable_plaintext_auth steht auf no (oder partner steht in login_trusted_networks). Setzen Sie es zurück auf yes und melden Sie sich mit $tool -t \"\" … an (STARTTLS)." \

@@ -855,6 +855,17 @@ export const LAB_CASES: LabCase[] = [
     expect: [{ step: "imap-pop3-login", check: "learner-pop3", verdict: "fail", hints: [{ de: "ohne TLS", en: "without TLS" }, "pop3test -t"], notHints: [PASSWORDS] }],
   },
   {
+    id: "login-dovecot-down",
+    at: "imap-pop3-login",
+    origin: "beyond",
+    student: "leaves out the = in 10-auth.conf and restarts Dovecot (it stays down), then tries imtest -t \"\" from partner",
+    do: [
+      mailFails("echo 'disable_plaintext_auth yes' >>/etc/dovecot/conf.d/10-auth.conf; systemctl restart dovecot", 1, ["Job for dovecot.service failed"]),
+      { on: "partner", run: "timeout 15 imtest -t '' -a {{user1}} -w {{password1}} mail </dev/null", exit: 1, says: ["Connection refused"] },
+    ],
+    expect: [{ step: "imap-pop3-login", check: "learner-imap", verdict: "fail", hints: [{ de: "Dovecot läuft nicht", en: "Dovecot is not running" }, "systemctl start dovecot"] }],
+  },
+  {
     id: "login-wrong-password",
     at: "imap-pop3-login",
     origin: "beyond",
