@@ -56,7 +56,11 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
     disk: config.disk,
     log: (line: string) => log(`[environments] ${line}`),
     // Past MAILLAB_TTL_MINUTES the reaper destroys an environment by itself: its terminals and recordings go too.
-    onReaped: (id: string) => void terminals.removeEnvironment(id, "removed").then(() => terminals.deleteRecordings(id)).catch(() => undefined),
+    // The database says so too: the learner's page shows the environment gone instead of "missing".
+    onReaped: (id: string) => {
+      maillab.reaped(id);
+      void terminals.removeEnvironment(id, "removed").then(() => terminals.deleteRecordings(id)).catch(() => undefined);
+    },
     // Shells ready before anyone asks: a learner who gets a pooled environment finds prompts waiting.
     onPoolMember: (id: string, event: "ready" | "gone") => {
       if (event === "ready") terminals.prestart(id, TERMINAL_MACHINES, { pinned: true });

@@ -85,6 +85,7 @@ export function createMaillab({ store, machines, labs, events, basePool = 0, log
     switchLab: lifecycle.switchLab,
     reset: lifecycle.reset,
     destroy: lifecycle.destroy,
+    reaped: lifecycle.reaped,
 
     createClass: classes.createClass,
     getClass: classes.getClass,

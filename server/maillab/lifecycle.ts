@@ -187,6 +187,16 @@ export function createLifecycle({ course, store, machines, labs, events, schedul
       scheduler.schedule(row.id);
     },
 
+    /** The reaper removed its machines (idle past MAILLAB_TTL_MINUTES): the row says so, the page hears it. */
+    reaped(environmentId: string) {
+      const row = store.getEnvironment(environmentId);
+      if (!row || row.destroyedAt) return;
+      scheduler.forget(row.id);
+      evaluator.forget(row.id);
+      store.updateEnvironment(row.id, { destroyedAt: Date.now() });
+      publish(row);
+    },
+
     async destroy(row: EnvironmentRow) {
       scheduler.forget(row.id);
       evaluator.forget(row.id);

@@ -75,6 +75,24 @@ describe("environments", () => {
   });
 });
 
+describe("the reaper", () => {
+  it("an environment it removed (idle past its TTL) is gone for its learner too, not 'missing'", async () => {
+    const { environment, learnerId } = await t.maillab.startSelfPaced(null, "Lena", "l1");
+    const heard: string[] = [];
+    const off = t.events.on("environment", (e) => heard.push(e.environmentId));
+    t.machines.statuses.delete(environment.id);
+    t.maillab.reaped(environment.id);
+    off();
+    expect(heard).toContain(environment.id);
+    expect(t.store.getEnvironment(environment.id)!.destroyedAt).toBeGreaterThan(0);
+    expect(await errorOf(() => t.maillab.authorize({ kind: "learner", learnerId }, environment.id))).toMatchObject({ status: 404 });
+    // A second report changes nothing.
+    const at = t.store.getEnvironment(environment.id)!.destroyedAt;
+    t.maillab.reaped(environment.id);
+    expect(t.store.getEnvironment(environment.id)!.destroyedAt).toBe(at);
+  });
+});
+
 describe("what happens to the machines on their own", () => {
   it("reaches the learner's event stream and the dashboard, worded in German (Sie) and English", async () => {
     const cls = t.maillab.createClass("Notices", ["l1"]);
