@@ -2,7 +2,10 @@
 
 /**
  * Tabs for an environment's machines (`mail`, `partner`). Every terminal stays
- * mounted and connected while hidden, so switching tabs loses nothing.
+ * mounted and connected while hidden, so switching tabs loses nothing. The hidden
+ * ones start only once the open tab's terminal is connected (or after
+ * HIDDEN_START_MS): the prompt the learner looks at comes first, which matters
+ * when a whole class's browsers load at once on slow machines.
  */
 import { useCallback, useEffect, useId, useRef, useState, type KeyboardEvent } from "react";
 import type { Lang } from "@/lib/api-types";
@@ -33,6 +36,9 @@ export interface TerminalTabsProps {
   onStateChange?: (machine: MachineName, state: ConnectionState) => void;
   className?: string;
 }
+
+/** Start the hidden tabs' terminals at the latest after this long, connected or not. */
+const HIDDEN_START_MS = 1500;
 
 const DOT: Record<ConnectionStatus, string> = {
   connecting: "bg-amber-400",
@@ -68,14 +74,21 @@ export function TerminalTabs({
   useEffect(() => {
     onStateChangeRef.current = onStateChangeProp;
   });
+  const [startHidden, setStartHidden] = useState(false);
+  useEffect(() => {
+    const timer = setTimeout(() => setStartHidden(true), HIDDEN_START_MS);
+    return () => clearTimeout(timer);
+  }, []);
   const onStateChange = useCallback((machine: MachineName, s: ConnectionState) => {
     setStatus((prev) => (prev[machine] === s.status ? prev : { ...prev, [machine]: s.status }));
+    if (s.status !== "connecting") setStartHidden(true);
     onStateChangeRef.current?.(machine, s);
   }, []);
 
   const select = (m: MachineName) => {
     setActive(m);
     setSwitched(true);
+    setStartHidden(true);
   };
 
   const onKeyDown = (ev: KeyboardEvent<HTMLDivElement>) => {
@@ -131,7 +144,7 @@ export function TerminalTabs({
           hidden={m !== active}
           className="min-h-0 flex-1"
         >
-          <TerminalView
+          {(m === active || startHidden) && <TerminalView
             envId={envId}
             machine={m}
             readOnly={ro}
@@ -140,7 +153,7 @@ export function TerminalTabs({
             label={labels?.[m] ? `${strings.terminal(m)} (${labels[m]})` : undefined}
             lang={lang}
             onStateChange={onStateChange}
-          />
+          />}
         </div>
       ))}
     </div>

@@ -68,4 +68,20 @@ describe("check scheduler", () => {
     expect(runs).toBe(2);
     s.dispose();
   });
+
+  it("a new environment's first look comes after its delay, unless something else evaluated it first", async () => {
+    const runs: string[] = [];
+    const s = createCheckScheduler({ run: async (id) => void runs.push(id) });
+    s.first("a", 150);
+    s.first("b", 150);
+    await s.now("b"); // "check now" before the first look: that look is not needed any more
+    expect(runs).toEqual(["b"]);
+    await sleep(250);
+    expect(runs).toEqual(["b", "a"]);
+    s.first("c", 100);
+    s.forget("c");
+    await sleep(150);
+    expect(runs).toEqual(["b", "a"]);
+    s.dispose();
+  });
 });

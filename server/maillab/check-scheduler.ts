@@ -35,6 +35,8 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
   const dirty = new Map<string, { force: boolean }>();
   const waiting = new Map<string, { force: boolean }>();
   const idleWaiters = new Map<string, Array<() => void>>();
+  /** A new environment's first look, made unnecessary by any run that comes before it. */
+  const firstLooks = new Map<string, NodeJS.Timeout>();
   let disposed = false;
 
   function pump() {
@@ -42,6 +44,8 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
       if (running.size >= maxConcurrent) break;
       waiting.delete(id);
       running.add(id);
+      clearTimeout(firstLooks.get(id));
+      firstLooks.delete(id);
       void run(id, options)
         .then((result) => {
           if (result?.retryAfterMs !== undefined) later(id, result.retryAfterMs);
@@ -96,6 +100,18 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
     schedule(id: string, delayMs = 0) {
       later(id, delayMs);
     },
+    /** A new environment's first results, after `delayMs` unless something else evaluated it first. */
+    first(id: string, delayMs: number) {
+      if (disposed) return;
+      clearTimeout(firstLooks.get(id));
+      firstLooks.set(
+        id,
+        setTimeout(() => {
+          firstLooks.delete(id);
+          enqueue(id, false);
+        }, delayMs),
+      );
+    },
     /** Check now ("Jetzt prüfen" / API) and resolve when the run that covers this request finished. */
     async now(id: string): Promise<void> {
       const done = new Promise<void>((resolve) => {
@@ -108,12 +124,16 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
     },
     forget(id: string) {
       clearTimers(id);
+      clearTimeout(firstLooks.get(id));
+      firstLooks.delete(id);
       dirty.delete(id);
       waiting.delete(id);
     },
     dispose() {
       disposed = true;
       for (const id of [...timers.keys()]) clearTimers(id);
+      for (const timer of firstLooks.values()) clearTimeout(timer);
+      firstLooks.clear();
       waiting.clear();
       dirty.clear();
       for (const list of idleWaiters.values()) for (const resolve of list.splice(0)) resolve();

@@ -13,6 +13,9 @@ import { stepKey } from "./step-state";
 import { noticeView } from "./notices";
 import { environmentView } from "./views";
 
+/** How long after a learner got an environment its checks first look (see createEnvironmentFor). */
+const FIRST_LOOK_DELAY_MS = 3000;
+
 export interface LifecycleDeps {
   course: Course;
   store: Store;
@@ -121,8 +124,10 @@ export function createLifecycle({ course, store, machines, labs, events, schedul
     const lastRequired = required.length ? lab(required.at(-1)!) : undefined;
     if (lastRequired?.steps.length) await solveUpTo(row, lastRequired.steps.at(-1)!.id, lastRequired.id);
     store.updateEnvironment(id, { labId });
-    // First results so the step list shows real state from the start.
-    scheduler.schedule(id);
+    // First results a moment later, not during the join: nothing is shown of them before the learner
+    // acts (an untried step reads "open" either way), and a class joining at once must not pay for
+    // thirty first evaluations while its pages and shells load.
+    scheduler.first(id, FIRST_LOOK_DELAY_MS);
     return store.getEnvironment(id)!;
   }
 
