@@ -1,12 +1,15 @@
 import { gzipSync } from "node:zlib";
 import { startApp } from "../e2e/support/app";
+import type { Page } from "playwright-core";
 import { launchBrowser } from "../e2e/support/browser";
 
+const RUNS = Number(process.env.BENCH_PAGE_RUNS ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 /**
  * The lab page's first-load JavaScript (every script the HTML references, gzipped as a
- * server would send it) and the time from clicking "start" to a terminal showing a prompt.
+ * server would send it) and the time from clicking "start" (self-paced) or "join" (a class) to the
+ * mail terminal showing a prompt, with a warm environment waiting (docs/design.md §7: ≤ 1.0 s).
  */
 export async function benchPage(): Promise<Record<string, number>> {
   const app = await startApp();
@@ -36,24 +39,71 @@ export async function benchPage(): Promise<Record<string, number>> {
       gz += gzipSync(body, { level: 9 }).length;
     }
 
-    const startTimes: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      await page.goto(`${app.url}/`);
-      const t0 = Date.now();
-      await page.getByTestId("start-self-paced").click();
-      await page.waitForURL(/\/lab\/[a-z0-9]{12}$/);
+    // "start" / "join" → prompt, measured in the page as the learner sees it: from the click to the
+    // frame that shows the prompt (the home and join pages go on to the lab page in the same
+    // document), with a warm environment waiting, each in a fresh browser context.
+    const untilPrompt = async (page: Page, button: string): Promise<number> => {
+      await page.evaluate(() => {
+        const w = window as unknown as { clickedAt?: number };
+        document.addEventListener("click", () => (w.clickedAt ??= performance.now()), { capture: true });
+      });
+      await page.getByTestId(button).click();
+      const shown = await page.waitForFunction(
+        () => {
+          const w = window as unknown as { clickedAt?: number };
+          const text = document.querySelector('[data-testid="terminal-mail"] .xterm-rows')?.textContent ?? "";
+          return text.includes("root@mail") && w.clickedAt !== undefined ? performance.now() - w.clickedAt : false;
+        },
+        null,
+        { polling: "raf", timeout: 60_000 },
+      );
       envs.push(page.url().split("/").at(-1)!);
-      await page.locator('[data-testid="terminal-mail"] .xterm-rows').filter({ hasText: "root@mail" }).waitFor({ timeout: 60_000 });
-      startTimes.push(Date.now() - t0);
-      await context.close();
+      return Number(await shown.jsonValue());
+    };
+    const poolReady = async () => {
+      for (;;) {
+        const health = (await (await fetch(`${app.url}/api/health`)).json()) as { environments: { pool: { ready: number } } };
+        if (health.environments.pool.ready >= 1) return;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+    const startTimes: number[] = [];
+    const joinTimes: number[] = [];
+    const cls = (await (
+      await fetch(`${app.url}/api/classes`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${app.password}` },
+        body: JSON.stringify({ title: "Bench", labs: ["12-1", "12-2"] }),
+      })
+    ).json()) as { id: string; joinCode: string };
+    for (let i = 0; i < RUNS; i++) {
+      for (const [times, go] of [
+        [startTimes, async (page: Page) => {
+          await page.goto(`${app.url}/`);
+          return untilPrompt(page, "start-self-paced");
+        }],
+        [joinTimes, async (page: Page) => {
+          await page.goto(`${app.url}/join/${cls.joinCode}`);
+          await page.getByTestId("join-name").fill(`Bench ${i}`);
+          return untilPrompt(page, "join-submit");
+        }],
+      ] as const) {
+        await poolReady();
+        await new Promise((r) => setTimeout(r, 1500)); // the pool member's shells are up, as before a class
+        const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: "de-DE" });
+        times.push(await go(await context.newPage()));
+        await context.close();
+      }
     }
+    await fetch(`${app.url}/api/classes/${cls.id}`, { method: "DELETE", headers: { authorization: `Bearer ${app.password}` } });
     return {
       labPageScripts: scripts.length,
       labPageFirstLoadJsKiBRaw: raw / 1024,
       labPageFirstLoadJsKiBGzip: gz / 1024,
-      startToUsableTerminalMsMedian: median(startTimes),
+      startToPromptMsMedian: median(startTimes),
+      startToPromptMsMax: Math.max(...startTimes),
+      joinToPromptMsMedian: median(joinTimes),
+      joinToPromptMsMax: Math.max(...joinTimes),
     };
   } finally {
     for (const id of envs) {

@@ -64,7 +64,7 @@ const parts: Part[] = [
   {
     name: "page",
     run: async () => (await import("./page")).benchPage(),
-    targets: { labPageFirstLoadJsKiBGzip: "≤ 350" },
+    targets: { labPageFirstLoadJsKiBGzip: "≤ 350", startToPromptMsMedian: "≤ 1000", joinToPromptMsMedian: "≤ 1000", joinToPromptMsMax: "≤ 1500" },
   },
 ];
 

@@ -190,7 +190,11 @@ describe("automation API", () => {
     const ended = await call("DELETE", `/api/classes/${id}`, { cookie: instructor });
     expect(ended.status).toBe(200);
     expect((await call("POST", "/api/classes/join", { body: { code: joinCode, name: "Late" } })).status).toBe(410);
-    expect((await call("GET", `/api/environments/${joined.json.id}`, { cookie: joined.cookie })).status).toBe(404);
+    // The learner still reads their final results (status "ended"); the machines are gone.
+    const after = await call("GET", `/api/environments/${joined.json.id}`, { cookie: joined.cookie });
+    expect(after.status).toBe(200);
+    expect(after.json).toMatchObject({ status: "ended" });
+    expect((await call("POST", `/api/environments/${joined.json.id}/check`, { cookie: joined.cookie })).status).toBe(410);
     const kept = await call("GET", `/api/classes/${id}/progress`, { cookie: instructor });
     expect((kept.json.learners as unknown[]).length).toBe(1);
 
