@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { startApp } from "../e2e/support/app";
 import type { Page } from "playwright-core";
-import { launchBrowser } from "../e2e/support/browser";
+import { clickToPromptMs, launchBrowser } from "../e2e/support/browser";
 
 const RUNS = Number(process.env.BENCH_PAGE_RUNS ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -43,22 +43,9 @@ export async function benchPage(): Promise<Record<string, number>> {
     // frame that shows the prompt (the home and join pages go on to the lab page in the same
     // document), with a warm environment waiting, each in a fresh browser context.
     const untilPrompt = async (page: Page, button: string): Promise<number> => {
-      await page.evaluate(() => {
-        const w = window as unknown as { clickedAt?: number };
-        document.addEventListener("click", () => (w.clickedAt ??= performance.now()), { capture: true });
-      });
-      await page.getByTestId(button).click();
-      const shown = await page.waitForFunction(
-        () => {
-          const w = window as unknown as { clickedAt?: number };
-          const text = document.querySelector('[data-testid="terminal-mail"] .xterm-rows')?.textContent ?? "";
-          return text.includes("root@mail") && w.clickedAt !== undefined ? performance.now() - w.clickedAt : false;
-        },
-        null,
-        { polling: "raf", timeout: 60_000 },
-      );
+      const ms = await clickToPromptMs(page, button);
       envs.push(page.url().split("/").at(-1)!);
-      return Number(await shown.jsonValue());
+      return ms;
     };
     const poolReady = async () => {
       for (;;) {

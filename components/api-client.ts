@@ -10,6 +10,7 @@ import type {
   ClassEvents,
   EnvironmentEvents,
   EnvironmentView,
+  EnvironmentsHealth,
   JoinResult,
   Lang,
   OkResult,
@@ -73,6 +74,8 @@ export function apiClient(lang: Lang) {
     prewarm: (id: string, count: number) => call<PoolStatus>(lang, "POST", `${cls(id)}/prewarm`, { count }),
     poolStatus: (id: string) => call<PoolStatus>(lang, "GET", `${cls(id)}/prewarm`),
     presenter: (id: string, change: z.input<typeof presenterBody>) => call<OkResult>(lang, "POST", `${cls(id)}/presenter`, change),
+    /** The environments part of `GET /api/health` (public): what a learner waiting for machines waits for. */
+    environmentsHealth: async () => (await call<{ environments: EnvironmentsHealth }>(lang, "GET", "/api/health")).environments,
   };
 }
 export type ApiClient = ReturnType<typeof apiClient>;

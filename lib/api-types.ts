@@ -191,6 +191,14 @@ export interface ClassList {
   classes: ClassSummary[];
 }
 
+/** What `GET /api/health` says about environments; the start and join pages show it while a learner waits. */
+export interface EnvironmentsHealth {
+  live: number;
+  pool: { ready: number; target: number };
+  /** Learner-facing creates being built and waiting in line (a class joining without pre-warm). */
+  creating: { running: number; waiting: number };
+}
+
 /** `GET|POST /api/classes/:id/prewarm`: the warm pool. */
 export interface PoolStatus {
   ready: number;

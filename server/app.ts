@@ -210,7 +210,7 @@ export async function createApp(config: AppConfig, log: (line: string) => void =
       app: { version: VERSION, uptimeS: Math.round(process.uptime()) },
       docker,
       images: { ready: images.ready, building: images.building, missing: images.missing, progress: images.progress.slice(-10), error: images.error },
-      environments: { live: store.liveEnvironments().length, pool: manager.poolStatus() },
+      environments: { live: store.liveEnvironments().length, pool: manager.poolStatus(), creating: manager.createQueue() },
     };
   };
 

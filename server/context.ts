@@ -1,3 +1,4 @@
+import type { EnvironmentsHealth } from "@/lib/api-types";
 import type { AppConfig } from "./config";
 import type { DiskStatus } from "./docker/disk-limits";
 import type { NodeHealth } from "./docker/runtime";
@@ -39,7 +40,7 @@ export interface HealthReport {
     nodes?: NodeHealth[];
   };
   images: { ready: boolean; building: boolean; missing: string[]; progress: string[]; error?: string };
-  environments: { live: number; pool: { ready: number; target: number } };
+  environments: EnvironmentsHealth;
 }
 
 const KEY = Symbol.for("maillab.context");

@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import type { Lang } from "@/lib/api-types";
 import { translator } from "@/lib/i18n";
 import { apiClient } from "../api-client";
+import { StartProgress } from "../start-progress";
 import { useAction } from "../use-action";
 
 export function JoinForm({ lang, code: initialCode = "" }: { lang: Lang; code?: string }) {
@@ -54,6 +55,7 @@ export function JoinForm({ lang, code: initialCode = "" }: { lang: Lang; code?: 
       >
         {busy ? t("home.starting") : t("home.join.submit")}
       </button>
+      <StartProgress lang={lang} active={busy} />
       {error && <p role="alert" data-testid="join-error" className="text-sm text-fail">{error}</p>}
     </form>
   );

@@ -3,6 +3,7 @@ import { useRouter } from "next/navigation";
 import type { Lang } from "@/lib/api-types";
 import { translator } from "@/lib/i18n";
 import { apiClient } from "../api-client";
+import { StartProgress } from "../start-progress";
 import { useAction } from "../use-action";
 
 export function StartButton({ lang, lab }: { lang: Lang; lab?: string }) {
@@ -25,6 +26,7 @@ export function StartButton({ lang, lab }: { lang: Lang; lab?: string }) {
       >
         {busy ? t("home.starting") : t("home.start")}
       </button>
+      <StartProgress lang={lang} active={busy} />
       {error && <p role="alert" className="mt-2 text-sm text-fail">{error}</p>}
     </div>
   );

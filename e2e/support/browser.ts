@@ -46,3 +46,23 @@ export async function typeCommand(page: Page, machine: string, command: string):
 export async function waitForStep(page: Page, stepId: string, status: "pass" | "fail", timeoutMs = 60_000): Promise<void> {
   await page.locator(`[data-testid="step-${stepId}"][data-status="${status}"]`).waitFor({ timeout: timeoutMs });
 }
+
+/**
+ * Clicks a button that leads to the lab page (home's "start", the join form's "join") and returns
+ * the ms from the click to the frame that shows the mail terminal's prompt, measured in the page
+ * as the learner sees it (both pages go on to the lab page in the same document). Looked for at
+ * every frame: a locator's waitFor backs off to polling every 0.5 s, which would add up to that much.
+ * The page's code is given as text: this file is type-checked without the DOM (tsconfig.server.json).
+ */
+export async function clickToPromptMs(page: Page, buttonTestId: string): Promise<number> {
+  await page.evaluate(`document.addEventListener("click", () => { window.__clickedAt ??= performance.now(); }, { capture: true })`);
+  await page.getByTestId(buttonTestId).click();
+  const shown = await page.waitForFunction(
+    `(document.querySelector('[data-testid="terminal-mail"] .xterm-rows')?.textContent ?? "").includes("root@mail") && window.__clickedAt !== undefined
+      ? performance.now() - window.__clickedAt
+      : false`,
+    null,
+    { polling: "raf", timeout: 60_000 },
+  );
+  return Math.round(Number(await shown.jsonValue()));
+}

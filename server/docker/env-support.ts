@@ -89,6 +89,11 @@ export class CreateSlots {
     if (this.active === 0) for (const resolve of this.quietWaiters.splice(0)) resolve();
   }
 
+  /** Creates being built now and waiting for a slot (the start and join pages show it). */
+  status(): { running: number; waiting: number } {
+    return { running: this.active, waiting: this.queue.length };
+  }
+
   whenQuiet(): Promise<void> {
     if (this.active === 0) return Promise.resolve();
     return new Promise((resolve) => this.quietWaiters.push(resolve));

@@ -317,6 +317,11 @@ export abstract class EnvironmentBase<M extends BaseMachine, N extends BaseNotic
     return () => this.listeners.delete(listener);
   }
 
+  /** Learner-facing creates in progress and in line (a class joining without pre-warm). */
+  createQueue(): { running: number; waiting: number } {
+    return this.slots.status();
+  }
+
   poolStatus(): { ready: number; target: number } {
     const { ready, target } = this.pool.status();
     return { ready, target };

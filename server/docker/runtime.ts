@@ -86,6 +86,8 @@ export interface EnvironmentRuntime {
   /** Ready environments to keep. `trim: false` keeps members above the new target (one was just claimed). */
   fillPool(n: number, options?: { trim?: boolean }): void;
   poolStatus(): { ready: number; target: number };
+  /** Learner-facing creates in progress and in line. */
+  createQueue(): { running: number; waiting: number };
   poolSettled(): Promise<void>;
   diskEnforcement(): Promise<DiskEnforcement>;
   diskStatus(): DiskStatus | undefined;
@@ -116,6 +118,7 @@ export function engineRuntime(manager: EnvironmentManager): EnvironmentRuntime {
     terminalTarget: (id, machine) => Promise.resolve({ container: manager.containerName(id, machine) }),
     fillPool: (n, options) => manager.fillPool(n, options),
     poolStatus: () => manager.poolStatus(),
+    createQueue: () => manager.createQueue(),
     poolSettled: () => manager.poolSettled(),
     diskEnforcement: () => manager.diskEnforcement(),
     diskStatus: () => manager.diskStatus(),
