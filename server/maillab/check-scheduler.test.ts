@@ -84,4 +84,27 @@ describe("check scheduler", () => {
     expect(runs).toEqual(["b", "a"]);
     s.dispose();
   });
+  it("exclusive() waits for the run in progress and holds new runs until it is done", async () => {
+    const log: string[] = [];
+    const s = createCheckScheduler({
+      run: async () => {
+        log.push("run start");
+        await sleep(80);
+        log.push("run end");
+      },
+    });
+    s.schedule("a");
+    await sleep(10);
+    const held = s.exclusive("a", async () => {
+      log.push("solve start");
+      s.schedule("a"); // a prompt during the solve scripts
+      await sleep(80);
+      log.push("solve end");
+      return 42;
+    });
+    expect(await held).toBe(42);
+    await sleep(150);
+    expect(log).toEqual(["run start", "run end", "solve start", "solve end", "run start", "run end"]);
+    s.dispose();
+  });
 });

@@ -37,11 +37,15 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
   const idleWaiters = new Map<string, Array<() => void>>();
   /** A new environment's first look, made unnecessary by any run that comes before it. */
   const firstLooks = new Map<string, NodeJS.Timeout>();
+  /** Environments whose step results someone else is writing (solve scripts): no run starts meanwhile. */
+  const held = new Map<string, number>();
+  const runEndWaiters = new Map<string, Array<() => void>>();
   let disposed = false;
 
   function pump() {
     for (const [id, options] of waiting) {
       if (running.size >= maxConcurrent) break;
+      if (held.has(id)) continue;
       waiting.delete(id);
       running.add(id);
       clearTimeout(firstLooks.get(id));
@@ -53,6 +57,7 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
         .catch((error) => onError?.(id, error))
         .finally(() => {
           running.delete(id);
+          for (const resolve of runEndWaiters.get(id)?.splice(0) ?? []) resolve();
           const again = dirty.get(id);
           dirty.delete(id);
           if (again && !disposed) enqueue(id, again.force);
@@ -122,6 +127,29 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
       enqueue(id, true);
       await done;
     },
+    /**
+     * Runs `fn` while no evaluation of `id` runs: waits for the current one to end and holds new
+     * ones until `fn` is done. A run that started before the solve scripts and wrote afterwards
+     * would otherwise store their effect as the learner's own pass.
+     */
+    async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+      held.set(id, (held.get(id) ?? 0) + 1);
+      try {
+        while (running.has(id)) {
+          await new Promise<void>((resolve) => {
+            const list = runEndWaiters.get(id) ?? [];
+            list.push(resolve);
+            runEndWaiters.set(id, list);
+          });
+        }
+        return await fn();
+      } finally {
+        const n = held.get(id)! - 1;
+        if (n > 0) held.set(id, n);
+        else held.delete(id);
+        pump();
+      }
+    },
     forget(id: string) {
       clearTimers(id);
       clearTimeout(firstLooks.get(id));
@@ -136,6 +164,7 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
       firstLooks.clear();
       waiting.clear();
       dirty.clear();
+      for (const list of runEndWaiters.values()) for (const resolve of list.splice(0)) resolve();
       for (const list of idleWaiters.values()) for (const resolve of list.splice(0)) resolve();
     },
   };

@@ -76,7 +76,11 @@ export function createLifecycle({ course, store, machines, labs, events, schedul
     }
   }
 
-  /** Runs the solve scripts of every step up to and including `stepId` that has not passed yet. */
+  /**
+   * Runs the solve scripts of every step up to and including `stepId` that has not passed yet.
+   * Call inside `scheduler.exclusive`: an evaluation that began before the scripts would store
+   * their effect as the learner's own pass.
+   */
   async function solveUpTo(row: EnvironmentRow, stepId: string, labId?: string) {
     const order = course.labs.flatMap((l) => l.steps.map((s) => ({ labId: l.id, stepId: s.id })));
     const target = order.findIndex((s) => s.stepId === stepId && (!labId || s.labId === labId));
@@ -107,8 +111,6 @@ export function createLifecycle({ course, store, machines, labs, events, schedul
     const isLast = targetLab.steps.at(-1)?.id === stepId;
     const nextLab = course.labs[course.labs.indexOf(targetLab) + 1];
     store.updateEnvironment(row.id, { labId: isLast && nextLab ? nextLab.id : targetLab.id });
-    publish(row);
-    await scheduler.now(row.id);
   }
 
   async function createEnvironmentFor(learnerId: string, labId: string, classId: string | null) {
@@ -122,7 +124,7 @@ export function createLifecycle({ course, store, machines, labs, events, schedul
     // A lab that builds on others (12.2 on 12.1) starts with those solved, as if the learner had done them.
     const required = lab(labId).requires;
     const lastRequired = required.length ? lab(required.at(-1)!) : undefined;
-    if (lastRequired?.steps.length) await solveUpTo(row, lastRequired.steps.at(-1)!.id, lastRequired.id);
+    if (lastRequired?.steps.length) await scheduler.exclusive(id, () => solveUpTo(row, lastRequired.steps.at(-1)!.id, lastRequired.id));
     store.updateEnvironment(id, { labId });
     // First results a moment later, not during the join: nothing is shown of them before the learner
     // acts (an untried step reads "open" either way), and a class joining at once must not pay for
@@ -165,7 +167,9 @@ export function createLifecycle({ course, store, machines, labs, events, schedul
 
     async solve(row: EnvironmentRow, stepId: string) {
       await ensureRunning(row);
-      await solveUpTo(row, stepId);
+      await scheduler.exclusive(row.id, () => solveUpTo(row, stepId));
+      publish(row);
+      await scheduler.now(row.id);
     },
 
     /** "Skip to Lab 12.2": solve every step before that lab, then switch to it. */
@@ -173,8 +177,10 @@ export function createLifecycle({ course, store, machines, labs, events, schedul
       await ensureRunning(row);
       const target = lab(labId);
       const previous = course.labs[course.labs.indexOf(target) - 1];
-      if (previous && previous.steps.length > 0) await solveUpTo(row, previous.steps.at(-1)!.id, previous.id);
-      store.updateEnvironment(row.id, { labId });
+      await scheduler.exclusive(row.id, async () => {
+        if (previous && previous.steps.length > 0) await solveUpTo(row, previous.steps.at(-1)!.id, previous.id);
+        store.updateEnvironment(row.id, { labId });
+      });
       publish(row);
       await scheduler.now(row.id);
     },
@@ -183,8 +189,12 @@ export function createLifecycle({ course, store, machines, labs, events, schedul
       if (row.destroyedAt) throw classEnded(row) ? errors.classEnded() : errors.noEnvironment();
       scheduler.forget(row.id);
       evaluator.forget(row.id);
-      const fresh = await machines.reset(row.id, paramsOf(row));
-      store.clearStepResults(row.id);
+      // A run still looking at the old machines must not write into the fresh results.
+      const fresh = await scheduler.exclusive(row.id, async () => {
+        const fresh = await machines.reset(row.id, paramsOf(row));
+        store.clearStepResults(row.id);
+        return fresh;
+      });
       // The task texts and the checks read the params: keep the addresses the new machines have.
       const params = fresh && JSON.stringify(fresh) !== row.params ? { params: JSON.stringify(fresh) } : {};
       store.updateEnvironment(row.id, { labId: course.labs[0]!.id, lastActiveAt: Date.now(), ...params });
