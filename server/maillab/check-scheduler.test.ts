@@ -107,4 +107,18 @@ describe("check scheduler", () => {
     expect(log).toEqual(["run start", "run end", "solve start", "solve end", "run start", "run end"]);
     s.dispose();
   });
+  it("now() right after a command resolves after the next run, not after the follow-up looks behind it", async () => {
+    // Runs as long as on a busy machine after a config edit: the follow-ups land during runs.
+    const s = createCheckScheduler({ run: () => sleep(500) });
+    s.prompt("a");
+    await sleep(SCHEDULE.promptMs + 20); // the prompt's run is in progress
+    const t = performance.now();
+    await s.now("a");
+    const took = performance.now() - t;
+    // The run in progress ends (~480 ms left), then the forced one (500 ms). Waiting until no
+    // follow-up is queued any more took one run longer (the 1000 ms look lands in the forced run).
+    expect(took).toBeGreaterThan(900);
+    expect(took).toBeLessThan(1250);
+    s.dispose();
+  });
 });

@@ -34,7 +34,9 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
   /** Asked again while running: run once more afterwards (never more than once queued). */
   const dirty = new Map<string, { force: boolean }>();
   const waiting = new Map<string, { force: boolean }>();
-  const idleWaiters = new Map<string, Array<() => void>>();
+  /** Runs started per environment so far, and who waits for the run numbered `after` or later to end. */
+  const startedRuns = new Map<string, number>();
+  const runWaiters = new Map<string, Array<{ after: number; resolve: () => void }>>();
   /** A new environment's first look, made unnecessary by any run that comes before it. */
   const firstLooks = new Map<string, NodeJS.Timeout>();
   /** Environments whose step results someone else is writing (solve scripts): no run starts meanwhile. */
@@ -48,6 +50,8 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
       if (held.has(id)) continue;
       waiting.delete(id);
       running.add(id);
+      const seq = (startedRuns.get(id) ?? 0) + 1;
+      startedRuns.set(id, seq);
       clearTimeout(firstLooks.get(id));
       firstLooks.delete(id);
       void run(id, options)
@@ -58,10 +62,10 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
         .finally(() => {
           running.delete(id);
           for (const resolve of runEndWaiters.get(id)?.splice(0) ?? []) resolve();
+          settle(id, seq);
           const again = dirty.get(id);
           dirty.delete(id);
           if (again && !disposed) enqueue(id, again.force);
-          else for (const resolve of idleWaiters.get(id)?.splice(0) ?? []) resolve();
           pump();
         });
     }
@@ -83,6 +87,16 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
       enqueue(id, false);
     }, delayMs);
     set.add(timer);
+  }
+
+  /** Resolves the waiters whose run has now finished (not a later follow-up: those may keep coming). */
+  function settle(id: string, finished: number) {
+    const list = runWaiters.get(id);
+    if (!list) return;
+    const still = list.filter((w) => w.after > finished);
+    for (const w of list) if (w.after <= finished) w.resolve();
+    if (still.length) runWaiters.set(id, still);
+    else runWaiters.delete(id);
   }
 
   function clearTimers(id: string) {
@@ -117,12 +131,16 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
         }, delayMs),
       );
     },
-    /** Check now ("Jetzt prüfen" / API) and resolve when the run that covers this request finished. */
+    /**
+     * Check now ("Jetzt prüfen" / API) and resolve when the run that covers this request finished:
+     * the next run to start (a run in progress read the machines before the request). Follow-up
+     * looks queued behind it are not waited for: right after a command they would add up to 2.2 s.
+     */
     async now(id: string): Promise<void> {
       const done = new Promise<void>((resolve) => {
-        const list = idleWaiters.get(id) ?? [];
-        list.push(resolve);
-        idleWaiters.set(id, list);
+        const list = runWaiters.get(id) ?? [];
+        list.push({ after: (startedRuns.get(id) ?? 0) + 1, resolve });
+        runWaiters.set(id, list);
       });
       enqueue(id, true);
       await done;
@@ -156,6 +174,8 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
       firstLooks.delete(id);
       dirty.delete(id);
       waiting.delete(id);
+      for (const w of runWaiters.get(id)?.splice(0) ?? []) w.resolve();
+      runWaiters.delete(id);
     },
     dispose() {
       disposed = true;
@@ -165,7 +185,7 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
       waiting.clear();
       dirty.clear();
       for (const list of runEndWaiters.values()) for (const resolve of list.splice(0)) resolve();
-      for (const list of idleWaiters.values()) for (const resolve of list.splice(0)) resolve();
+      for (const list of runWaiters.values()) for (const w of list.splice(0)) w.resolve();
     },
   };
 }
