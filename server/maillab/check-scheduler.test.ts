@@ -109,7 +109,7 @@ describe("check scheduler", () => {
   });
   it("now() right after a command resolves after the next run, not after the follow-up looks behind it", async () => {
     // Runs as long as on a busy machine after a config edit: the follow-ups land during runs.
-    const s = createCheckScheduler({ run: () => sleep(500) });
+    const s = createCheckScheduler({ run: async () => void (await sleep(500)) });
     s.prompt("a");
     await sleep(SCHEDULE.promptMs + 20); // the prompt's run is in progress
     const t = performance.now();
