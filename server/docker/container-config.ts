@@ -65,6 +65,7 @@ export function buildContainerOptions(input: ContainerConfigInput): Dockerode.Co
       MemorySwap: spec.memoryBytes, // same as Memory: no swap
       PidsLimit: spec.pidsLimit,
       NanoCpus: spec.nanoCpus,
+      CpuShares: spec.cpuShares,
       OomScoreAdj: spec.oomScoreAdj,
       CapDrop: ["ALL"],
       CapAdd: [...spec.capAdd],

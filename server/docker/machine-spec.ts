@@ -83,6 +83,8 @@ export interface MachineSpec {
   readonly pidsLimit: number;
   /** HostConfig.NanoCpus: at most this share of the host's cores. */
   readonly nanoCpus: number;
+  /** HostConfig.CpuShares: the weight against other containers when the host's cores are all busy. */
+  readonly cpuShares: number;
   /** HostConfig.OomScoreAdj: under host memory pressure the kernel kills lab processes before the app. */
   readonly oomScoreAdj: number;
   /** HostConfig.SecurityOpt: none (see NO_NEW_PRIVILEGES_NOTE; Docker's default seccomp profile is fine). */
@@ -175,6 +177,7 @@ export const MACHINE_SPECS: Readonly<Record<EnvironmentMachine, MachineSpec>> = 
     pidsLimit: 256,
     // One core at most: apt/dpkg is the only CPU-heavy thing a learner does here.
     nanoCpus: 1_000_000_000,
+    cpuShares: 1024, // Docker's default
     oomScoreAdj: 500,
     securityOpt: [],
     sysctls: { "net.ipv4.ping_group_range": "0 2147483647" },
@@ -196,6 +199,7 @@ export const MACHINE_SPECS: Readonly<Record<EnvironmentMachine, MachineSpec>> = 
     memoryBytes: 128 * MiB,
     pidsLimit: 128,
     nanoCpus: 1_000_000_000,
+    cpuShares: 1024,
     oomScoreAdj: 500,
     securityOpt: [],
     // `ping mail` without CAP_NET_RAW (Docker >= 20.10 sets this by default; explicit for others).
@@ -222,6 +226,10 @@ export const MACHINE_SPECS: Readonly<Record<EnvironmentMachine, MachineSpec>> = 
     // three side by side): half a core made the IMAP/POP3 checks take 350-700 ms instead of ~150.
     // Scripts are killed at their timeout, so a runaway cannot hold the core for long.
     nanoCpus: 1_000_000_000,
+    // Checks first when a class saturates the host (30 learners' `apt install` at once): the probe
+    // runs only the checks' short client sessions (~7 % of the CPU in `npm run bench -- loop`), and
+    // with the default weight each of their many wake-ups waited behind every busy container.
+    cpuShares: 8192,
     oomScoreAdj: 500,
     securityOpt: [],
     sysctls: {},
@@ -261,6 +269,7 @@ export function machineHostConfig(machine: EnvironmentMachine): Dockerode.HostCo
     MemorySwap: spec.memoryBytes,
     PidsLimit: spec.pidsLimit,
     NanoCpus: spec.nanoCpus,
+    CpuShares: spec.cpuShares,
     OomScoreAdj: spec.oomScoreAdj,
     SecurityOpt: [...spec.securityOpt],
     Sysctls: { ...spec.sysctls },
