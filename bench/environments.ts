@@ -88,7 +88,7 @@ export async function benchEnvironments(): Promise<Record<string, number>> {
     try {
       for (const [k, v] of Object.entries(await benchRuntime(runtime))) results[`${runtime}.${k}`] = v;
     } catch (error) {
-      // crun refuses hosts whose cgroup v2 hierarchy has controllers in hybrid mode (docs/performance.md).
+      // crun fails on some cgroup v1 / hybrid hosts (docs/performance.md "Container runtime").
       console.error(`[environments] ${runtime}: ${error instanceof Error ? error.message : String(error)}`);
       results[`${runtime}.failed`] = 1;
     }

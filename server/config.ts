@@ -61,7 +61,7 @@ const envSchema = z.object({
   /**
    * OCI runtime of the lab machines (engine mode): `default` is the engine's own (runc with Debian's
    * docker.io); any other name must be one of the engine's runtimes. crun measured no faster than runc
-   * here and needs a host without cgroup v2 controllers in hybrid mode (docs/performance.md
+   * here and failed to delete lab containers on this host's cgroup v1 layout (docs/performance.md
    * "Container runtime"), so the default stays runc.
    */
   MAILLAB_OCI_RUNTIME: z
