@@ -52,8 +52,8 @@ first_line() { printf '%s' "${1%%"$NL"*}"; }
 
 CONN_PID=""
 CONN_ERR=/tmp/maillab-conn.$$
-PF_COPY=""
-trap 'rm -f "$CONN_ERR"; [ -z "$PF_COPY" ] || rm -rf "$PF_COPY"' EXIT
+PF_COPY=/tmp/maillab-postfix.$$
+trap 'rm -f "$CONN_ERR"; rm -rf "$PF_COPY"' EXIT
 
 # conn_open HOST PORT: plain TCP connection.
 conn_open() {
@@ -175,20 +175,26 @@ mail_log() { cat "$MAIL_LOG.1" "$MAIL_LOG" 2>/dev/null; }
 # instead, with main.cf dated back: the same content and the same answers, and the copy's path is
 # written back as /etc/postfix in what they print. When main.cf is older, they run as they are.
 pf_read() {
-  local m rc f
+  local m rc tmp out f
   m=$(stat -c %Y /etc/postfix/main.cf 2>/dev/null) || { command "$@"; return; }
   if (( m < EPOCHSECONDS - 2 )); then command "$@"; return; fi
-  if [ -z "$PF_COPY" ]; then
-    PF_COPY=$(mktemp -d /tmp/maillab-postfix.XXXXXX) || { command "$@"; return; }
+  # One copy per script, also when the first query runs in a $(…) subshell: the path is the script's
+  # ($$ is the same in its subshells), made whole in a temporary directory and moved into place.
+  if [ ! -d "$PF_COPY" ]; then
+    tmp=$(mktemp -d /tmp/maillab-postfix.XXXXXX) || { command "$@"; return; }
+    for f in /etc/postfix/*; do ln -s "$f" "$tmp/${f##*/}"; done
+    rm -f "$tmp/main.cf"
+    if ! { cp /etc/postfix/main.cf "$tmp/main.cf" && touch -d "@$((EPOCHSECONDS - 10))" "$tmp/main.cf"; }; then
+      rm -rf "$tmp"; command "$@"; return
+    fi
+    mv -T "$tmp" "$PF_COPY" 2>/dev/null || rm -rf "$tmp"
   fi
-  rm -rf "${PF_COPY:?}"/*
-  for f in /etc/postfix/*; do ln -s "$f" "$PF_COPY/${f##*/}"; done
-  rm -f "$PF_COPY/main.cf"
-  cp /etc/postfix/main.cf "$PF_COPY/main.cf" && touch -d "@$((EPOCHSECONDS - 10))" "$PF_COPY/main.cf" || { command "$@"; return; }
-  MAIL_CONFIG=$PF_COPY command "$@" >"$PF_COPY/.out" 2>"$PF_COPY/.err"
+  out=$PF_COPY/.out.$BASHPID
+  MAIL_CONFIG=$PF_COPY command "$@" >"$out" 2>"$out.err"
   rc=$?
-  sed "s|$PF_COPY|/etc/postfix|g" "$PF_COPY/.err" >&2
-  sed "s|$PF_COPY|/etc/postfix|g" "$PF_COPY/.out"
+  sed "s|$PF_COPY|/etc/postfix|g" "$out.err" >&2
+  sed "s|$PF_COPY|/etc/postfix|g" "$out"
+  rm -f "$out" "$out.err"
   return $rc
 }
 postconf() {
