@@ -660,6 +660,12 @@ export class SwarmEnvironmentManager extends EnvironmentBase<SwarmMachine, Runti
     if (!record || !machine || record.busy > 0) return;
     const current = record.machines[machine];
     if (!current || current.containerId !== event.containerId || current.nodeId !== nodeId) return;
+    // Once the learner was told that the node is drained or lost, its containers' late events (the
+    // drain stops them one by one) must not turn the environment's "error, reset it" into "stopped".
+    if ((record.notice?.kind === "node-drained" || record.notice?.kind === "node-lost") && this.nodeProblem(nodeId)) {
+      this.noticeNodeProblems(record);
+      return;
+    }
     const before = { notice: record.notice, status: record.status };
     if (event.action === "pause" || event.action === "unpause") {
       current.state = event.action === "pause" ? "stopped" : "running";
