@@ -48,6 +48,8 @@ describe("terminal components in Chromium", () => {
     await until("partner connected in the background", async () => (await status(page, "partner").getAttribute("data-status")) === "open");
     await page.getByTestId("terminal-tab-partner").click();
     await expect.poll(() => page.getByTestId("terminal-partner").isVisible()).toBe(true);
+    // The click moved the keyboard into the partner terminal (what the user types next goes there).
+    expect(await page.evaluate(`document.activeElement?.closest('[data-testid="terminal-partner"]') != null`)).toBe(true);
     await page.keyboard.type("echo on-partner");
     await page.keyboard.press("Enter");
     // typed echo + output

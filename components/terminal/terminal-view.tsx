@@ -22,7 +22,7 @@
 import "@xterm/xterm/css/xterm.css";
 import type { Terminal } from "@xterm/xterm";
 import type { FitAddon } from "@xterm/addon-fit";
-import { useCallback, useEffect, useId, useRef, useState, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState, useSyncExternalStore } from "react";
 import type { Lang } from "@/lib/api-types";
 import type { MachineName } from "@/lib/machines";
 import { terminalPath, TerminalCloseCode } from "@/lib/terminal-wire";
@@ -293,15 +293,16 @@ export function TerminalView({
     if (term && term.options.screenReaderMode !== screenReader) term.options.screenReaderMode = screenReader;
   }, [screenReader]);
 
-  // Becoming visible: fit (the pane had no size while hidden) and take the focus.
+  // Becoming visible: take the focus at once (keys typed right after the tab click must reach the
+  // shell, not the tab button), then fit once the pane has its size (it had none while hidden).
+  useLayoutEffect(() => {
+    if (active && autoFocus) termRef.current?.focus();
+  }, [active, autoFocus]);
   useEffect(() => {
     if (!active) return;
-    const id = requestAnimationFrame(() => {
-      fit();
-      if (autoFocus) termRef.current?.focus();
-    });
+    const id = requestAnimationFrame(() => fit());
     return () => cancelAnimationFrame(id);
-  }, [active, autoFocus, fit]);
+  }, [active, fit]);
 
   // The "retrying in N s" countdown.
   const reconnecting = state?.status === "reconnecting" && state.retryAt !== null;
