@@ -276,7 +276,9 @@ describe("Swarm mode (real Swarm of scripts/dev-swarm.sh)", () => {
     // No file may pass the environment's limit (RLIMIT_FSIZE, the only bound on Docker's /etc/hosts of a remote node).
     expect((await disk.exec(env.id, "mail", ["bash", "-c", "ulimit -f"])).stdout.trim()).toBe(String((256 * MiB) / 1024));
     const write = await disk.exec(env.id, "mail", ["bash", "-c", "dd if=/dev/zero of=/root/a bs=1M count=150 status=none && dd if=/dev/zero of=/root/b bs=1M count=150 status=none"], { timeoutMs: 60_000 });
-    expect(write.exitCode, write.stderr).toBe(0);
+    // 300 MiB against a 256 MiB limit and a watchdog round every 0.5 s: the stop may come while the
+    // second dd still writes (the exec then ends with 137), or just after.
+    expect([0, 137], write.stderr).toContain(write.exitCode);
     const notice = await until("the disk-limit notice", () => (disk.notice(env.id)?.kind === "disk-limit" ? disk.notice(env.id) : undefined), 60_000);
     expect(notice).toMatchObject({ kind: "disk-limit", limitBytes: 256 * MiB });
     await until("the environment stopped", () => disk.status(env.id) === "stopped", 30_000);
