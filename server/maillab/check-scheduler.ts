@@ -41,7 +41,6 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
   const firstLooks = new Map<string, NodeJS.Timeout>();
   /** Environments whose step results someone else is writing (solve scripts): no run starts meanwhile. */
   const held = new Map<string, number>();
-  const runEndWaiters = new Map<string, Array<() => void>>();
   let disposed = false;
 
   function pump() {
@@ -61,7 +60,6 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
         .catch((error) => onError?.(id, error))
         .finally(() => {
           running.delete(id);
-          for (const resolve of runEndWaiters.get(id)?.splice(0) ?? []) resolve();
           settle(id, seq);
           const again = dirty.get(id);
           dirty.delete(id);
@@ -87,6 +85,15 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
       enqueue(id, false);
     }, delayMs);
     set.add(timer);
+  }
+
+  /** Resolves when the environment's run numbered `after` (or a later one) has finished. */
+  function afterRun(id: string, after: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const list = runWaiters.get(id) ?? [];
+      list.push({ after, resolve });
+      runWaiters.set(id, list);
+    });
   }
 
   /** Resolves the waiters whose run has now finished (not a later follow-up: those may keep coming). */
@@ -137,11 +144,7 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
      * looks queued behind it are not waited for: right after a command they would add up to 2.2 s.
      */
     async now(id: string): Promise<void> {
-      const done = new Promise<void>((resolve) => {
-        const list = runWaiters.get(id) ?? [];
-        list.push({ after: (startedRuns.get(id) ?? 0) + 1, resolve });
-        runWaiters.set(id, list);
-      });
+      const done = afterRun(id, (startedRuns.get(id) ?? 0) + 1);
       enqueue(id, true);
       await done;
     },
@@ -153,13 +156,8 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
     async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
       held.set(id, (held.get(id) ?? 0) + 1);
       try {
-        while (running.has(id)) {
-          await new Promise<void>((resolve) => {
-            const list = runEndWaiters.get(id) ?? [];
-            list.push(resolve);
-            runEndWaiters.set(id, list);
-          });
-        }
+        // The run in progress is the last one to start until the hold ends.
+        while (running.has(id)) await afterRun(id, startedRuns.get(id)!);
         return await fn();
       } finally {
         const n = held.get(id)! - 1;
@@ -184,7 +182,6 @@ export function createCheckScheduler({ run, maxConcurrent = 8, onError }: CheckS
       firstLooks.clear();
       waiting.clear();
       dirty.clear();
-      for (const list of runEndWaiters.values()) for (const resolve of list.splice(0)) resolve();
       for (const list of runWaiters.values()) for (const w of list.splice(0)) w.resolve();
     },
   };
